@@ -1,1 +1,3 @@
 export * from './domain';
+export * from './gpt';
+export * from './root-prefix-hash';
