@@ -1,3 +1,4 @@
 export * from './domain';
 export * from './gpt';
 export * from './root-prefix-hash';
+export * from './protocol';
