@@ -1,0 +1,2 @@
+export * from './build-eos-image';
+export * from './root-header';
