@@ -1,0 +1,213 @@
+// Lays out a testbed device from an EOS disk image: slot A is the image's p.lxreadonly, slot B an
+// empty partition of the size the image's p.lxrootclone1 has, the firmware partition is p.UEFI,
+// and the ESP boots slot A, as on a freshly flashed disk.
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ROOT_SLOTS, deterministicGuid, findPartition, readGptFile, type GptPartition } from '@eos-fleet/shared';
+import {
+  deviceConfigSchema,
+  devicePaths,
+  earlybootCfg,
+  efiImageName,
+  type DeviceConfig,
+  type DevicePaths,
+  type FlakeListStyle,
+  type TestbedService,
+} from './device-layout';
+
+export interface CreateTestbedDeviceOptions {
+  /** An empty or missing directory; the device lives only there. */
+  dir: string;
+  /** An EOS GPT disk image (raw, or `.xz`) as image/src's buildEosImage writes. */
+  image: string;
+  updateServer: { host: string; sshPort: number; user: string };
+  /** The fleet's shared private key, which the device's fleet container carries. */
+  fleetKeyPath: string;
+  /** The update stream name of /etc/os-update.yml (`update.name`, no `.raw`). */
+  name: string;
+  services?: TestbedService[];
+  flakeListStyle?: FlakeListStyle;
+  unavailablePulls?: string[];
+  dd?: { progressIntervalMs?: number; bytesPerSecond?: number };
+  env?: Record<string, string>;
+  arch?: DeviceConfig['arch'];
+  label?: string;
+}
+
+export interface TestbedDeviceInfo {
+  dir: string;
+  paths: DevicePaths;
+  config: DeviceConfig;
+}
+
+const require = createRequire(import.meta.url);
+const DEVICE_COMMAND = fileURLToPath(new URL('./device-command.ts', import.meta.url));
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An executable that runs one of the TypeScript stand-ins for this device. */
+function standInScript(tool: string, dir: string): string {
+  const loader = pathToFileURL(require.resolve('tsx')).href;
+  return (
+    '#!/bin/sh\n' +
+    `# EOS testbed stand-in for ${tool} (see image/testbed/README.md)\n` +
+    `exec ${shellQuote(process.execPath)} --import ${shellQuote(loader)} ${shellQuote(DEVICE_COMMAND)} ${tool} ${shellQuote(dir)} "$@"\n`
+  );
+}
+
+async function writeExecutable(file: string, content: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, content, { mode: 0o755 });
+  await chmod(file, 0o755);
+}
+
+async function copyRange(source: string, partition: GptPartition, target: string): Promise<void> {
+  await pipeline(
+    createReadStream(source, { start: partition.offset, end: partition.offset + partition.size - 1 }),
+    createWriteStream(target),
+  );
+}
+
+async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: () => Promise<void> }> {
+  if (!image.endsWith('.xz')) return { raw: image, cleanup: () => Promise.resolve() };
+  const temp = await mkdtemp(path.join(tmpdir(), 'eos-testbed-image-'));
+  const raw = path.join(temp, path.basename(image, '.xz'));
+  const xz = spawn('xz', ['-dc', image], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = new Promise<number>((resolve) => xz.on('close', (code) => resolve(code ?? 1)));
+  if (!xz.stdout) throw new Error('xz stdout is not piped');
+  await pipeline(xz.stdout, createWriteStream(raw));
+  if ((await done) !== 0) throw new Error(`xz -dc ${image} failed`);
+  return { raw, cleanup: () => rm(temp, { recursive: true, force: true }) };
+}
+
+export async function createTestbedDevice(options: CreateTestbedDeviceOptions): Promise<TestbedDeviceInfo> {
+  const dir = path.resolve(options.dir);
+  const paths = devicePaths(dir);
+  const { raw, cleanup } = await decompressIfXz(options.image);
+  try {
+    const layout = await readGptFile(raw);
+    const slotA = findPartition(layout, 'p.lxreadonly');
+    const slotB = findPartition(layout, 'p.lxrootclone1');
+    const esp = findPartition(layout, 'p.UEFI');
+    if (!slotA || !esp) throw new Error(`${options.image}: no p.lxreadonly or p.UEFI partition`);
+    if (!slotB) throw new Error(`${options.image}: no p.lxrootclone1: a Static image cannot update, the testbed needs A/B`);
+
+    for (const sub of [paths.disk, paths.requests, paths.logs, paths.run, path.dirname(paths.cmdline), path.dirname(paths.bootId)]) {
+      await mkdir(sub, { recursive: true });
+    }
+    await copyRange(raw, slotA, paths.slotFile('p.lxreadonly'));
+    // Slot B as on a fresh disk: allocated, never written (a sparse file of the partition size).
+    await writeFile(paths.slotFile('p.lxrootclone1'), '');
+    await truncate(paths.slotFile('p.lxrootclone1'), slotB.size);
+    await copyRange(raw, esp, paths.espPartition);
+
+    const partitions = { 'p.lxreadonly': slotA, 'p.lxrootclone1': slotB };
+    const config: DeviceConfig = deviceConfigSchema.parse({
+      version: 1,
+      label: options.label ?? path.basename(dir),
+      arch: options.arch ?? 'x86_64',
+      slots: Object.fromEntries(
+        ROOT_SLOTS.map((slot) => [
+          slot,
+          { file: path.relative(dir, paths.slotFile(slot)), size: partitions[slot].size, partuuid: partitions[slot].uniqueGuid.toLowerCase() },
+        ]),
+      ),
+      esp: { file: path.relative(dir, paths.espPartition), size: esp.size, partuuid: esp.uniqueGuid.toLowerCase() },
+      bootUuid: Object.fromEntries(ROOT_SLOTS.map((slot) => [slot, deterministicGuid(`${partitions[slot].uniqueGuid}/boot/uuid`).toLowerCase()])),
+      services: options.services ?? [],
+      flakeListStyle: options.flakeListStyle ?? 'formats',
+      unavailablePulls: options.unavailablePulls ?? [],
+      dd: { progressIntervalMs: options.dd?.progressIntervalMs ?? 1000, ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}) },
+      env: options.env ?? {},
+    });
+    await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+
+    // /dev/disk links, as udev makes them; /dev/root appears at boot.
+    await mkdir(paths.byPartlabel, { recursive: true });
+    const byPartuuid = path.join(paths.root, 'dev', 'disk', 'by-partuuid');
+    await mkdir(byPartuuid, { recursive: true });
+    for (const slot of ROOT_SLOTS) {
+      await symlink(paths.slotFile(slot), path.join(paths.byPartlabel, slot));
+      await symlink(paths.slotFile(slot), path.join(byPartuuid, config.slots[slot].partuuid));
+    }
+    await symlink(paths.espPartition, path.join(paths.byPartlabel, 'p.UEFI'));
+    await symlink(paths.espPartition, path.join(byPartuuid, config.esp.partuuid));
+
+    // The ESP as mounted at /boot/efi, booting slot A.
+    await mkdir(paths.efiBootDir, { recursive: true });
+    const cfg = earlybootCfg(config.bootUuid['p.lxreadonly'] ?? '', config.slots['p.lxreadonly'].partuuid);
+    await writeFile(paths.earlybootCfg, cfg);
+    await writeFile(
+      path.join(paths.efiBootDir, efiImageName(config.arch)),
+      `# testbed stand-in for a grub2-mkimage ${config.arch}-efi image, embedded config:\n${cfg}`,
+    );
+
+    await mkdir(path.dirname(paths.osUpdateYml), { recursive: true });
+    const { host, sshPort, user } = options.updateServer;
+    await writeFile(
+      paths.osUpdateYml,
+      `---\nupdate:\n  pkey: ${paths.fleetKey}\n  server: ${user}@${host}\n  name: ${options.name}\n`,
+    );
+    // The port lives in the device's ssh_config, so os-update's ssh command lines stay EOS's own.
+    await mkdir(path.dirname(paths.sshConfig), { recursive: true });
+    await writeFile(
+      paths.sshConfig,
+      '# EOS testbed: the update server of this device listens on a non-22 port.\n' +
+        `Host *\n  Port ${sshPort}\n  BatchMode yes\n  ConnectTimeout 10\n`,
+    );
+    await writeExecutable(paths.ssh, `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`);
+    await writeExecutable(paths.osUpdate, standInScript('os-update', dir));
+    await writeExecutable(paths.fleet, standInScript('fleet', dir));
+    await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir));
+    for (const pilot of [paths.podmanPilot, paths.firecrackerPilot]) {
+      await writeExecutable(
+        pilot,
+        `#!/bin/sh\necho "EOS testbed: ${path.basename(pilot)} cannot start $(basename "$0"): no container or VM engine here" >&2\nexit 1\n`,
+      );
+    }
+
+    // The writable area and the links EOS's config.sh makes into it.
+    await mkdir(path.join(paths.stateDir, 'flakes', 'bin'), { recursive: true });
+    await mkdir(path.join(paths.stateDir, 'firecracker', 'images'), { recursive: true });
+    await mkdir(path.dirname(paths.flakesDir), { recursive: true });
+    await symlink(path.join(paths.stateDir, 'flakes'), paths.flakesDir);
+    await mkdir(path.join(paths.root, 'var', 'lib'), { recursive: true });
+    await symlink(path.join(paths.stateDir, 'firecracker'), path.join(paths.root, 'var', 'lib', 'firecracker'));
+
+    await mkdir(path.dirname(paths.fleetContainerKey), { recursive: true });
+    await copyFile(options.fleetKeyPath, paths.fleetContainerKey);
+    await chmod(paths.fleetContainerKey, 0o600);
+    await stat(paths.fleetContainerKey);
+    return { dir, paths, config };
+  } finally {
+    await cleanup();
+  }
+}
+
+/** The agent config's `stateDir` and `paths` for a testbed device (packages/shared agent-config). */
+export function testbedAgentPaths(dir: string) {
+  const paths = devicePaths(dir);
+  return {
+    stateDir: path.join(paths.stateDir, 'eos-fleet'),
+    paths: {
+      osUpdate: paths.osUpdate,
+      fleet: paths.fleet,
+      flakeCtl: paths.flakeCtl,
+      rootDevice: paths.rootDevice,
+      diskByDir: path.join(paths.root, 'dev', 'disk'),
+      flakesDir: paths.flakesDir,
+      osUpdateConfig: paths.osUpdateYml,
+      cmdline: paths.cmdline,
+      bootId: paths.bootId,
+      osRelease: path.join(paths.etc, 'os-release'),
+    },
+  };
+}

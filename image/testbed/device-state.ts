@@ -1,0 +1,71 @@
+// Read-outs of a testbed device for tests and the CLI: what runs, what the ESP would boot next,
+// and the boot history. Written by the supervisor, read by anyone.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type RootSlot } from '@eos-fleet/shared';
+import { bootSelectionOf, devicePaths, efiImageName, readDeviceConfig, slotByPartuuid } from './device-layout';
+
+export type BootKind = 'power-on' | 'kexec' | 'reboot' | 'power-cycle';
+export type DevicePhase = 'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed';
+
+export interface BootRecord {
+  bootCount: number;
+  bootId: string;
+  kind: BootKind;
+  /** Slot the kernel was given as root; null when the boot selection names no slot. */
+  slot: RootSlot | null;
+  cmdline: string;
+  bootedAt: string;
+}
+
+export interface DeviceState extends Partial<BootRecord> {
+  bootCount: number;
+  phase: DevicePhase;
+  currentSlot?: RootSlot | null;
+  supervisorPid?: number;
+}
+
+export interface TestbedStatus {
+  phase: DevicePhase;
+  bootCount: number;
+  bootId: string | undefined;
+  cmdline: string | undefined;
+  /** The booted root slot (from /proc/cmdline's root=PARTUUID=). */
+  currentSlot: RootSlot | undefined;
+  /** The slot the ESP's grub image boots after a reboot or power cycle. */
+  bootSelection: RootSlot | undefined;
+  /** COMMIT_UPDATE on the command line: booted by kexec after an apply, not committed yet. */
+  commitPending: boolean;
+  supervisorPid: number | undefined;
+}
+
+export async function readTestbedStatus(dir: string): Promise<TestbedStatus> {
+  const paths = devicePaths(dir);
+  const config = await readDeviceConfig(dir);
+  const state = await readFile(paths.state, 'utf8')
+    .then((text) => JSON.parse(text) as DeviceState)
+    .catch((): DeviceState => ({ bootCount: 0, phase: 'off' }));
+  const running = state.phase !== 'off';
+  const cmdline = running ? await readFile(paths.cmdline, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
+  const bootId = running ? await readFile(paths.bootId, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
+  const efiImage = await readFile(path.join(paths.efiBootDir, efiImageName(config.arch)), 'utf8').catch(() => '');
+  const selected = bootSelectionOf(efiImage);
+  return {
+    phase: state.phase,
+    bootCount: state.bootCount,
+    bootId,
+    cmdline,
+    currentSlot: running ? (state.currentSlot ?? undefined) : undefined,
+    bootSelection: selected === undefined ? undefined : slotByPartuuid(config, selected),
+    commitPending: cmdline?.includes('COMMIT_UPDATE') ?? false,
+    supervisorPid: running ? state.supervisorPid : undefined,
+  };
+}
+
+export async function readBootLog(dir: string): Promise<BootRecord[]> {
+  const text = await readFile(devicePaths(dir).bootLog, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as BootRecord);
+}
