@@ -1,0 +1,101 @@
+// Assembles the agent from its parts. Everything that touches the device (paths, clock, process
+// runner) comes in through AgentDeps, so tests run the whole agent against temp dirs and stubs.
+import { type AgentConfig } from '@eos-fleet/shared/agent-config';
+import { type Clock, systemClock } from './clock';
+import { CommandProcessor } from './command-processor';
+import { AgentConnection } from './connection';
+import { Identity } from './identity';
+import { InventoryCollector } from './inventory';
+import { Journal } from './journal';
+import { type Logger, stderrLogger } from './logger';
+import { type ProcessRunner, spawnProcess } from './process-runner';
+import { StateStore } from './state-store';
+import { AGENT_VERSION } from './version';
+
+export interface AgentDeps {
+  clock?: Clock;
+  run?: ProcessRunner;
+  log?: Logger;
+  random?: () => number;
+  sysBlockDir?: string;
+}
+
+export interface RunningAgent {
+  identity: Identity;
+  journal: Journal;
+  connection: AgentConnection;
+  processor: CommandProcessor;
+  stop(): void;
+}
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<RunningAgent> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? stderrLogger;
+  const store = new StateStore(config.stateDir);
+  await store.ensureDir();
+  const identity = await Identity.loadOrCreate(store, clock);
+  const journal = await Journal.load(store);
+  const inventory = new InventoryCollector({
+    config,
+    clock,
+    agentVersion: AGENT_VERSION,
+    ...(deps.sysBlockDir ? { sysBlockDir: deps.sysBlockDir } : {}),
+  });
+
+  // The connection and the processor refer to each other; the processor sends through this.
+  let connection: AgentConnection | null = null;
+  const processor = new CommandProcessor({
+    config,
+    clock,
+    run: deps.run ?? spawnProcess,
+    journal,
+    inventory,
+    log,
+    send: (frame) => connection?.send(frame) ?? false,
+  });
+  await processor.recover();
+
+  connection = new AgentConnection({
+    url: config.server.url,
+    enrollmentToken: config.server.enrollmentToken,
+    caFile: config.server.caFile,
+    identity,
+    agentVersion: AGENT_VERSION,
+    clock,
+    log,
+    reconnect: config.reconnect,
+    ...(deps.random ? { random: deps.random } : {}),
+    facts: () => inventory.collect(),
+    onReady: () => {
+      processor.onWelcome().catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
+    },
+    onCommand: (frame) => void processor.onCommand(frame),
+  });
+  connection.start();
+
+  let stopped = false;
+  let cancelPoll = (): void => undefined;
+  const poll = (): void => {
+    cancelPoll = clock.setTimer(() => {
+      if (stopped) return;
+      processor
+        .reportInventory(false)
+        .catch((error: unknown) => log.warn(`inventory: ${(error as Error).message}`))
+        .finally(poll);
+    }, config.inventoryIntervalMs);
+  };
+  poll();
+
+  return {
+    identity,
+    journal,
+    connection,
+    processor,
+    stop() {
+      stopped = true;
+      cancelPoll();
+      processor.stop();
+      connection?.stop();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// The command journal: every command id the agent has acknowledged, its state and its result.
+// Invariants: an id is journaled (fsynced) before it is acked; a journaled id never runs twice;
+// an apply/rollback is journaled as awaiting_reboot before the tool that reboots is started, so the
+// agent that starts after the reboot can decide the outcome.
+import { type ResultData, resultDataSchema, rootSlotSchema } from '@eos-fleet/shared/protocol/index';
+import { COMMAND_ERROR_CODES } from '@eos-fleet/shared/protocol/index';
+import { z } from 'zod';
+import { type StateStore } from './state-store';
+
+const JOURNAL_FILE = 'journal.json';
+/** Finished entries kept for answering re-deliveries; the server stops re-sending long before. */
+const KEEP_FINISHED = 500;
+
+const storedResultSchema = z.object({
+  status: z.enum(['succeeded', 'failed']),
+  error: z.object({ code: z.enum(COMMAND_ERROR_CODES), message: z.string() }).optional(),
+  output: z.string().optional(),
+  data: resultDataSchema.optional(),
+  finishedAt: z.string(),
+});
+export type StoredResult = z.infer<typeof storedResultSchema>;
+
+const rebootExpectationSchema = z.object({
+  /** apply: the hash the new slot must have; absent for rollback. */
+  expectedRootPrefixHash: z.string().optional(),
+  previousSlot: rootSlotSchema,
+  previousBootId: z.string(),
+  deadline: z.string().optional(),
+});
+export type RebootExpectation = z.infer<typeof rebootExpectationSchema>;
+
+const journalEntrySchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  params: z.unknown(),
+  receivedAt: z.string(),
+  state: z.enum(['received', 'running', 'awaiting_reboot', 'done']),
+  reboot: rebootExpectationSchema.optional(),
+  result: storedResultSchema.optional(),
+  /** Whether the result went out on some connection; results not sent yet go out after welcome. */
+  reported: z.boolean().default(false),
+});
+export type JournalEntry = z.infer<typeof journalEntrySchema>;
+
+const journalFileSchema = z.object({ version: z.literal(1), entries: z.array(journalEntrySchema) });
+
+export class Journal {
+  private constructor(
+    private readonly store: StateStore,
+    private entries: JournalEntry[],
+  ) {}
+
+  static async load(store: StateStore): Promise<Journal> {
+    const file = await store.readJson(JOURNAL_FILE, journalFileSchema);
+    return new Journal(store, file?.entries ?? []);
+  }
+
+  get(id: string): JournalEntry | undefined {
+    return this.entries.find((e) => e.id === id);
+  }
+
+  all(): readonly JournalEntry[] {
+    return this.entries;
+  }
+
+  async put(entry: JournalEntry): Promise<void> {
+    const others = this.entries.filter((e) => e.id !== entry.id);
+    let next = [...others, entry];
+    const finished = next.filter((e) => e.state === 'done');
+    if (finished.length > KEEP_FINISHED) {
+      const drop = new Set(finished.slice(0, finished.length - KEEP_FINISHED).map((e) => e.id));
+      next = next.filter((e) => !drop.has(e.id));
+    }
+    await this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next });
+    this.entries = next;
+  }
+
+  async update(id: string, change: Partial<JournalEntry>): Promise<JournalEntry> {
+    const current = this.get(id);
+    if (!current) throw new Error(`journal has no command ${id}`);
+    const next = { ...current, ...change };
+    await this.put(next);
+    return next;
+  }
+
+  async finish(id: string, result: StoredResult): Promise<JournalEntry> {
+    return this.update(id, { state: 'done', result, reported: false });
+  }
+}
+
+export type { ResultData };
