@@ -1,0 +1,151 @@
+// A testbed device without an update server: layout from a real image, boots, services, power
+// cycle and reboot, /run as tmpfs, fleet --getkey, os-update's offline modes.
+import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEosImage, readRootFacts } from '../src';
+import { createTestbedDevice, testbedAgentPaths } from './create-device';
+import { bootTestbedDevice, type RunningTestbedDevice } from './testbed-device';
+import { run, writeFleetKey } from './test-helpers';
+
+let work: string;
+let device: RunningTestbedDevice;
+let dir: string;
+
+const SERVICE = 'echo "$$ $(cat "$EOS_TESTBED_DIR/proc/sys/kernel/random/boot_id")" >> "$EOS_TESTBED_DIR/run/agent.pids"; exec sleep 600';
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'testbed-lifecycle-'));
+  const image = await buildEosImage({ outPath: path.join(work, 'EOS.raw'), version: '1.0.0', sizes: { root: 12, uefi: 2, spare: 1 } });
+  const key = await writeFleetKey(path.join(work, 'id_fleet'));
+  dir = path.join(work, 'device');
+  await createTestbedDevice({
+    dir,
+    image: image.path,
+    // Nothing listens there: this file does not reach an update server.
+    updateServer: { host: '127.0.0.1', sshPort: 1, user: 'ec2-user' },
+    fleetKeyPath: key.privatePath,
+    name: 'EOS.x86_64-AB',
+    services: [{ name: 'agent', command: ['/bin/sh', '-c', SERVICE] }],
+  });
+  device = await bootTestbedDevice(dir);
+}, 60_000);
+
+afterAll(async () => {
+  await device.shutdown();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function agentPids(): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = await readFile(path.join(dir, 'run', 'agent.pids'), 'utf8').catch(() => '');
+    if (text.trim() !== '' || Date.now() > deadline) return text.trim().split('\n').filter(Boolean);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('testbed device without an update server', () => {
+  it('is laid out from the image: slot A is p.lxreadonly, slot B empty and of the same size, the ESP boots A', async () => {
+    const paths = device.paths;
+    expect((await readRootFacts(paths.slotFile('p.lxreadonly')))?.version).toBe('1.0.0');
+    expect((await stat(paths.slotFile('p.lxrootclone1'))).size).toBe(12 * 1024 * 1024);
+    expect(await readRootFacts(paths.slotFile('p.lxrootclone1'))).toBeUndefined();
+    expect((await stat(paths.espPartition)).size).toBe(2 * 1024 * 1024);
+    const status = await device.status();
+    expect(status).toMatchObject({ phase: 'running', bootCount: 1, currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly', commitPending: false });
+    expect(status.cmdline).toMatch(/^BOOT_IMAGE=\/boot\/vmlinuz root=PARTUUID=[0-9a-f-]{36} console=ttyS0,115200 /);
+    expect(await readlink(paths.rootDevice)).toBe(paths.slotFile('p.lxreadonly'));
+    expect(await readFile(path.join(paths.etc, 'os-release'), 'utf8')).toContain('VERSION_ID="1.0.0"');
+    expect(await readFile(paths.osUpdateYml, 'utf8')).toBe(
+      `---\nupdate:\n  pkey: ${paths.fleetKey}\n  server: ec2-user@127.0.0.1\n  name: EOS.x86_64-AB\n`,
+    );
+    expect(testbedAgentPaths(dir).paths.osUpdate).toBe(paths.osUpdate);
+  });
+
+  it('fleet --getkey writes the key to /run/id_fleet with mode 0600; /run is empty after the next boot', async () => {
+    const result = await run(device.paths.fleet, ['--getkey']);
+    expect(result).toMatchObject({ code: 0, stdout: '' });
+    const key = await stat(device.paths.fleetKey);
+    expect(key.mode & 0o777).toBe(0o600);
+    expect(await readFile(device.paths.fleetKey, 'utf8')).toBe(await readFile(device.paths.fleetContainerKey, 'utf8'));
+
+    const [first = ''] = await agentPids();
+    const before = await device.status();
+    const after = await device.powerCycle();
+    expect(after.bootCount).toBe(before.bootCount + 1);
+    expect(after.bootId).not.toBe(before.bootId);
+    await expect(stat(device.paths.fleetKey)).rejects.toThrow();
+    // The service was SIGKILLed and started again in the new boot.
+    expect(alive(Number(first.split(' ')[0]))).toBe(false);
+    const [second = ''] = await agentPids();
+    expect(second.split(' ')[1]).toBe(after.bootId);
+    expect(after.currentSlot).toBe('p.lxreadonly');
+  }, 30_000);
+
+  it('reboot stops the services and boots again from the ESP selection', async () => {
+    const before = await device.status();
+    const after = await device.reboot();
+    expect(after).toMatchObject({ bootCount: before.bootCount + 1, currentSlot: 'p.lxreadonly', phase: 'running' });
+    const log = await device.bootLog();
+    expect(log.map((boot) => boot.kind)).toEqual(['power-on', 'power-cycle', 'reboot']);
+  }, 30_000);
+
+  it('os-update prints its usage without a mode, and refuses short and unknown options like getopt', async () => {
+    const usage = await run(device.paths.osUpdate, []);
+    expect(usage.code).toBe(0);
+    expect(usage.stdout.split('\n')[0]).toBe('os-update');
+    expect(usage.stdout).toContain('  --rollback\n      Rollback to former OS\n');
+    const unknown = await run(device.paths.osUpdate, ['--frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe("os-update: unrecognized option '--frobnicate'\n");
+    const short = await run(device.paths.osUpdate, ['-c']);
+    expect(short).toMatchObject({ code: 1, stderr: "os-update: invalid option -- 'c'\n" });
+    const missing = await run(device.paths.osUpdate, ['--check', '--read']);
+    expect(missing).toMatchObject({ code: 1, stderr: "os-update: option '--read' requires an argument\n" });
+  }, 30_000);
+
+  it('os-update --commit without COMMIT_UPDATE on the command line does nothing', async () => {
+    const selection = await readFile(device.paths.earlybootCfg, 'utf8');
+    const result = await run(device.paths.osUpdate, ['--commit', '--reboot']);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await readFile(device.paths.earlybootCfg, 'utf8')).toBe(selection);
+    expect((await device.status()).phase).toBe('running');
+  }, 30_000);
+
+  it('os-update --check exits 1 without output of its own when the server is unreachable', async () => {
+    await run(device.paths.fleet, ['--getkey']);
+    const result = await run(device.paths.osUpdate, ['--check']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/ssh: connect to host 127\.0\.0\.1 port 1: Connection refused/);
+  }, 30_000);
+
+  it('os-update --check names the missing setting only when /etc/os-update.yml is absent', async () => {
+    const yml = await readFile(device.paths.osUpdateYml, 'utf8');
+    await rm(device.paths.osUpdateYml);
+    try {
+      expect(await run(device.paths.osUpdate, ['--check'])).toMatchObject({ code: 1, stdout: 'No image name provided, use --read\n' });
+      expect(await run(device.paths.osUpdate, ['--check', '--read', 'EOS'])).toMatchObject({
+        code: 1,
+        stdout: 'No update server provided, use --server\n',
+      });
+      expect(await run(device.paths.osUpdate, ['--check', '--read', 'EOS', '--server', 'u@127.0.0.1'])).toMatchObject({
+        code: 1,
+        stdout: 'No ssh pkey provided, use --pkey\n',
+      });
+    } finally {
+      await writeFile(device.paths.osUpdateYml, yml);
+    }
+  }, 30_000);
+});
