@@ -9,8 +9,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => new Date(),
   setTimer(fn, ms) {
+    // Not unref'd: between connections the reconnect timer is what keeps the daemon alive.
     const timer = setTimeout(fn, ms);
-    timer.unref?.();
     return () => clearTimeout(timer);
   },
 };

@@ -50,6 +50,8 @@ export class Journal {
     private entries: JournalEntry[],
   ) {}
 
+  private writing: Promise<void> = Promise.resolve();
+
   static async load(store: StateStore): Promise<Journal> {
     const file = await store.readJson(JOURNAL_FILE, journalFileSchema);
     return new Journal(store, file?.entries ?? []);
@@ -63,16 +65,21 @@ export class Journal {
     return this.entries;
   }
 
+  /**
+   * Changes the entry in memory at once (so later reads see it) and resolves when a snapshot that
+   * contains it is on disk. Writes are chained, so the file never goes back to an older snapshot.
+   */
   async put(entry: JournalEntry): Promise<void> {
-    const others = this.entries.filter((e) => e.id !== entry.id);
-    let next = [...others, entry];
+    let next = [...this.entries.filter((e) => e.id !== entry.id), entry];
     const finished = next.filter((e) => e.state === 'done');
     if (finished.length > KEEP_FINISHED) {
       const drop = new Set(finished.slice(0, finished.length - KEEP_FINISHED).map((e) => e.id));
       next = next.filter((e) => !drop.has(e.id));
     }
-    await this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next });
     this.entries = next;
+    const write = this.writing.then(() => this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }));
+    this.writing = write.catch(() => undefined);
+    await write;
   }
 
   async update(id: string, change: Partial<JournalEntry>): Promise<JournalEntry> {

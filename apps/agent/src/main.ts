@@ -54,14 +54,14 @@ async function main(): Promise<number> {
   }
   const agent = await startAgent(config);
   await new Promise<void>((resolve) => {
-    const shutdown = () => {
-      agent.stop();
-      resolve();
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
   });
-  return 0;
+  agent.stop();
+  // Give the close frame a moment, then leave: nothing is left to flush (state writes are
+  // awaited where they happen), and lingering sockets must not keep systemd waiting.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  process.exit(0);
 }
 
 main().then(
