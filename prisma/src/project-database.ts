@@ -27,6 +27,8 @@ export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
   onLog?: (line: string) => void;
+  /** when another EOS Fleet holds the data dir, use its running cluster instead of failing */
+  shareRunning?: boolean;
 }
 
 /** An exclusive lock file holding our pid; a lock whose process is gone is taken over. */
@@ -104,35 +106,45 @@ async function ensureDatabase(postgres: RunningPostgres, name: string): Promise<
   }
 }
 
+/** The running embedded cluster of a live EOS Fleet, for tools used beside it (user:create). */
+async function runningClusterUrl(dataDir: string): Promise<string | undefined> {
+  const clusterDir = path.join(dataDir, 'postgres');
+  const pidFile = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const port = Number(pidFile.split('\n')[3]);
+  const password = (await fs.readFile(`${await fs.realpath(clusterDir).catch(() => clusterDir)}.password`, 'utf8').catch(() => '')).trim();
+  if (!port || !password) return undefined;
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+}
+
 export async function openProjectDatabase(options: OpenOptions): Promise<ProjectDatabase> {
-  const release = await acquireLock(
-    path.join(options.dataDir, 'eos-fleet.lock'),
-    `eos-fleet ${process.argv.slice(1).join(' ')}`,
-  );
+  // An external server needs no lock: many processes share it (that is how EOS Fleet scales out).
+  if (options.databaseUrl) {
+    await checkReachable(options.databaseUrl);
+    const applied = await migrate(options.databaseUrl);
+    return { url: options.databaseUrl, applied, embedded: false, close: async () => {} };
+  }
+  let release: () => Promise<void>;
+  try {
+    release = await acquireLock(path.join(options.dataDir, 'eos-fleet.lock'), `eos-fleet ${process.argv.slice(1).join(' ')}`);
+  } catch (error) {
+    const shared = error instanceof StartupError && options.shareRunning ? await runningClusterUrl(options.dataDir) : undefined;
+    if (!shared) throw error;
+    await checkReachable(shared);
+    return { url: shared, applied: [], embedded: true, close: async () => {} };
+  }
   let postgres: RunningPostgres | undefined;
   try {
-    let url = options.databaseUrl;
-    if (!url) {
-      postgres = await startEmbeddedPostgres({
-        dataDir: path.join(options.dataDir, 'postgres'),
-        onLog: options.onLog,
-      });
-      await ensureDatabase(postgres, EMBEDDED_DATABASE);
-      url = postgres.urlFor(EMBEDDED_DATABASE);
-    }
-    await checkReachable(url);
-    const applied = await applyMigrations(url).catch((error: unknown) => {
-      throw new StartupError(
-        `Applying database migrations failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    });
+    postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'postgres'), onLog: options.onLog });
+    await ensureDatabase(postgres, EMBEDDED_DATABASE);
+    const url = postgres.urlFor(EMBEDDED_DATABASE);
+    const applied = await migrate(url);
     const running = postgres;
     return {
       url,
       applied,
-      embedded: Boolean(running),
+      embedded: true,
       async close() {
-        await running?.stop();
+        await running.stop();
         await release();
       },
     };
@@ -141,4 +153,10 @@ export async function openProjectDatabase(options: OpenOptions): Promise<Project
     await release();
     throw error;
   }
+}
+
+async function migrate(url: string): Promise<string[]> {
+  return applyMigrations(url).catch((error: unknown) => {
+    throw new StartupError(`Applying database migrations failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
 }

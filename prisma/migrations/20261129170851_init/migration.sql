@@ -43,6 +43,7 @@ CREATE TABLE "operator" (
     "image" TEXT,
     "role" "OperatorRole" NOT NULL DEFAULT 'viewer',
     "disabled" BOOLEAN NOT NULL DEFAULT false,
+    "mustChangePassword" BOOLEAN NOT NULL DEFAULT false,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
 

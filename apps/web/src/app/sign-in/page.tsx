@@ -1,0 +1,70 @@
+'use client';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useState, type FormEvent } from 'react';
+import { Alert, Button, Field, TextInput } from '~/components/ui';
+import { authClient } from '~/lib/auth-client';
+
+/** Only a local path may follow sign-in: an absolute URL would make this an open redirect. */
+function safeNext(value: string | null): string {
+  return value && value.startsWith('/') && !value.startsWith('//') ? value : '/';
+}
+
+function SignInForm() {
+  const router = useRouter();
+  const next = safeNext(useSearchParams().get('next'));
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setPending(true);
+    setError(null);
+    const { error: failure } = await authClient.signIn.email({
+      email: String(form.get('email') ?? ''),
+      password: String(form.get('password') ?? ''),
+    });
+    setPending(false);
+    if (failure) {
+      setError(
+        failure.status === 429
+          ? 'Too many attempts. Wait a minute and try again.'
+          : 'Wrong email or password.',
+      );
+      return;
+    }
+    router.replace(next);
+    router.refresh();
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+      {error && <Alert>{error}</Alert>}
+      <Field label="Email">
+        <TextInput name="email" type="email" autoComplete="username" required autoFocus />
+      </Field>
+      <Field label="Password">
+        <TextInput name="password" type="password" autoComplete="current-password" required />
+      </Field>
+      <Button type="submit" disabled={pending} className="w-full">
+        {pending ? 'Signing in…' : 'Sign in'}
+      </Button>
+    </form>
+  );
+}
+
+export default function SignInPage() {
+  return (
+    <main className="flex min-h-screen items-center justify-center bg-ink px-4">
+      <div className="w-full max-w-sm rounded-lg bg-white p-8 shadow-xl">
+        <div className="mb-6">
+          <p className="text-xs font-semibold uppercase tracking-wider text-brand-700">SUSE EOS</p>
+          <h1 className="text-2xl font-semibold text-ink">Sign in to EOS Fleet</h1>
+        </div>
+        <Suspense>
+          <SignInForm />
+        </Suspense>
+      </div>
+    </main>
+  );
+}

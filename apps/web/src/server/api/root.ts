@@ -1,0 +1,15 @@
+import { accountRouter } from './routers/account';
+import { auditRouter } from './routers/audit';
+import { fleetRouter } from './routers/fleet';
+import { operatorsRouter } from './routers/operators';
+import { createCallerFactory, createTRPCRouter } from './trpc';
+
+export const appRouter = createTRPCRouter({
+  account: accountRouter,
+  audit: auditRouter,
+  fleet: fleetRouter,
+  operators: operatorsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,188 @@
+// The one HTTP server of a web process: better-auth under /api/auth, tRPC under /api/trpc, the
+// device gateway's WebSocket upgrades (later), and Next.js for the pages. Next serves UI only:
+// the API runs here, in plain Node, so there is one Prisma client and one auth instance a process.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Db } from '@eos-fleet/db';
+import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
+import { fromNodeHeaders, toNodeHandler } from 'better-auth/node';
+import { appRouter } from '../api/root';
+import type { SessionOperator, TrpcContext } from '../api/trpc';
+import type { Auth } from '../auth/create-auth';
+import type { Logger } from '../logger';
+import { checkSameOrigin, isJsonBody } from './same-origin';
+
+export interface AppServerOptions {
+  db: Db;
+  auth: Auth;
+  logger: Logger;
+  /** origins besides the request's own host that may call the API (the public URL) */
+  allowedOrigins: ReadonlySet<string>;
+  secure: boolean;
+  /** Next.js' request handler; absent in API-only tests */
+  handlePage?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** whether pages get a strict Content-Security-Policy (Next's dev mode needs eval) */
+  production: boolean;
+}
+
+/** Pages anyone may load: the sign-in page and what it is built from. */
+const PUBLIC_PATHS = [/^\/sign-in\/?$/, /^\/_next\//, /^\/favicon\.(ico|svg)$/, /^\/icon\.svg$/];
+const MAX_API_BODY = 1024 * 1024;
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(JSON.stringify(body));
+}
+
+function clientAddress(req: IncomingMessage): string | undefined {
+  return req.socket.remoteAddress ?? undefined;
+}
+
+function setSecurityHeaders(res: ServerResponse, production: boolean) {
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'same-origin');
+  res.setHeader(
+    'content-security-policy',
+    [
+      "default-src 'self'",
+      `script-src 'self' 'unsafe-inline'${production ? '' : " 'unsafe-eval'"}`,
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      "font-src 'self'",
+      "connect-src 'self' ws: wss:",
+      "frame-ancestors 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+    ].join('; '),
+  );
+}
+
+export function createAppServer(options: AppServerOptions): http.Server {
+  const { db, auth, logger } = options;
+  const authHandler = toNodeHandler(auth);
+
+  async function sessionOf(
+    req: IncomingMessage,
+  ): Promise<{ operator: SessionOperator; token: string } | null> {
+    const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
+    if (!session) return null;
+    const user = session.user as typeof session.user & Partial<SessionOperator>;
+    return {
+      token: session.session.token,
+      operator: {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role ?? 'viewer',
+        disabled: user.disabled ?? false,
+        mustChangePassword: user.mustChangePassword ?? false,
+      },
+    };
+  }
+
+  async function handleTrpc(req: IncomingMessage, res: ServerResponse, path: string) {
+    if (req.method === 'POST') {
+      const verdict = checkSameOrigin(req.headers, options.allowedOrigins, options.secure);
+      if (!verdict.ok)
+        return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
+      if (!isJsonBody(req.headers)) {
+        return sendJson(res, 415, {
+          error: {
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+            message: 'API requests must be application/json',
+          },
+        });
+      }
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > MAX_API_BODY)
+        return sendJson(res, 413, {
+          error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' },
+        });
+    }
+    await nodeHTTPRequestHandler({
+      req,
+      res,
+      path,
+      router: appRouter,
+      maxBodySize: MAX_API_BODY,
+      createContext: async (): Promise<TrpcContext> => {
+        const session = await sessionOf(req);
+        return {
+          db,
+          auth,
+          operator: session?.operator ?? null,
+          sessionToken: session?.token ?? null,
+          ipAddress: clientAddress(req),
+        };
+      },
+      onError: ({ error, path: procedure }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          logger.error({ err: error.cause ?? error, procedure }, 'tRPC procedure failed');
+      },
+    });
+  }
+
+  async function handlePage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    search: string,
+  ) {
+    if (!options.handlePage)
+      return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+    setSecurityHeaders(res, options.production);
+    if (!PUBLIC_PATHS.some((pattern) => pattern.test(pathname))) {
+      const session = await sessionOf(req);
+      if (!session) {
+        res.writeHead(303, { location: `/sign-in?next=${encodeURIComponent(pathname + search)}` });
+        return res.end();
+      }
+      if (session.operator.mustChangePassword && pathname !== '/change-password') {
+        res.writeHead(303, { location: '/change-password' });
+        return res.end();
+      }
+    }
+    await options.handlePage(req, res);
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const { pathname } = url;
+    const route = async () => {
+      if (pathname === '/healthz') {
+        await db.$queryRaw`select 1`;
+        return sendJson(res, 200, { status: 'ok' });
+      }
+      if (pathname.startsWith('/api/auth/')) {
+        if (req.method === 'POST') {
+          const verdict = checkSameOrigin(req.headers, options.allowedOrigins, options.secure);
+          if (!verdict.ok)
+            return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
+        }
+        return authHandler(req, res);
+      }
+      if (pathname.startsWith('/api/trpc/'))
+        return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));
+      if (pathname.startsWith('/api/'))
+        return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such API route' } });
+      return handlePage(req, res, pathname, url.search);
+    };
+    route().catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, 'request failed');
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' } });
+      else res.destroy();
+    });
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    if (options.handleUpgrade) options.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  return server;
+}

@@ -1,0 +1,36 @@
+// Every change writes exactly one audit event, in the same transaction as the change.
+import type { Prisma } from '@eos-fleet/db';
+import { z } from 'zod';
+import type { ServiceContext } from '../context';
+
+/** `entity.past_tense`: device.accepted, operator.role_changed, rollout.paused */
+export const auditActionSchema = z
+  .string()
+  .regex(/^[a-z][a-z_]*\.[a-z][a-z_]*$/, 'must look like entity.past_tense');
+
+const auditEventSchema = z.object({
+  action: auditActionSchema,
+  targetType: z.string().min(1),
+  targetId: z.string().min(1).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type AuditEventInput = z.infer<typeof auditEventSchema>;
+
+type Tx = Pick<ServiceContext['db'], 'auditEvent'>;
+
+export async function recordAuditEvent(ctx: ServiceContext, tx: Tx, input: AuditEventInput) {
+  const event = auditEventSchema.parse(input);
+  const { actor } = ctx;
+  return tx.auditEvent.create({
+    data: {
+      action: event.action,
+      actorType: actor.type,
+      actorId: actor.type === 'system' ? null : actor.id,
+      actorLabel: actor.label,
+      targetType: event.targetType,
+      targetId: event.targetId ?? null,
+      data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
+      ipAddress: ctx.ipAddress ?? null,
+    },
+  });
+}

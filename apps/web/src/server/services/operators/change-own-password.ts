@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { recordAuditEvent } from '../audit/record-audit-event';
+import type { ServiceContext } from '../context';
+import { AppError } from '../errors';
+import { CREDENTIAL_PROVIDER, hashPassword, passwordSchema, verifyPassword } from './passwords';
+
+export const changeOwnPasswordInput = z
+  .object({ currentPassword: z.string().min(1, 'required').max(128), newPassword: passwordSchema })
+  .refine((input) => input.currentPassword !== input.newPassword, {
+    message: 'must differ from the current password',
+    path: ['newPassword'],
+  });
+
+/** The signed-in operator sets a new password; their other sessions end. */
+export async function changeOwnPassword(
+  ctx: ServiceContext,
+  input: z.input<typeof changeOwnPasswordInput>,
+  currentSessionToken: string,
+) {
+  if (ctx.actor.type !== 'operator')
+    throw new AppError('FORBIDDEN', 'Only an operator has a password.');
+  const operatorId = ctx.actor.id;
+  const { currentPassword, newPassword } = changeOwnPasswordInput.parse(input);
+  const account = await ctx.db.account.findFirst({
+    where: { userId: operatorId, providerId: CREDENTIAL_PROVIDER },
+  });
+  if (
+    !account?.password ||
+    !(await verifyPassword({ hash: account.password, password: currentPassword }))
+  ) {
+    throw new AppError('BAD_REQUEST', 'The current password is wrong.');
+  }
+  const hash = await hashPassword(newPassword);
+  await ctx.db.$transaction(async (tx) => {
+    await tx.account.update({ where: { id: account.id }, data: { password: hash } });
+    await tx.operator.update({ where: { id: operatorId }, data: { mustChangePassword: false } });
+    await tx.session.deleteMany({
+      where: { userId: operatorId, token: { not: currentSessionToken } },
+    });
+    await recordAuditEvent(ctx, tx, {
+      action: 'operator.password_changed',
+      targetType: 'operator',
+      targetId: operatorId,
+    });
+  });
+}

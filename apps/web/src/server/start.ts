@@ -1,0 +1,145 @@
+// Start one EOS Fleet web process: database (embedded unless DATABASE_URL), migrations, the first
+// admin, auth, Next.js, the HTTP server. Any failure before listening ends the process with one
+// clear line and nothing half-started; SIGINT/SIGTERM shut everything down in order.
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createPrismaClient,
+  openProjectDatabase,
+  redact,
+  type ProjectDatabase,
+} from '@eos-fleet/db';
+import next from 'next';
+import { readEnv, type Env } from '../env';
+import { loadAuthSecret } from './auth/auth-secret';
+import { createAuth } from './auth/create-auth';
+import { createAppServer } from './http/app-server';
+import { createLogger } from './logger';
+import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+async function assertPortFree(host: string, port: number) {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartError(
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} is already in use (is EOS Fleet already running?). Set PORT to use another.`
+            : `Cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+function printAdminBanner(email: string, password: string, publicUrl: string) {
+  const lines = [
+    'EOS Fleet: the first admin account was created.',
+    `  sign in at   ${publicUrl}/sign-in`,
+    `  email        ${email}`,
+    `  password     ${password}`,
+    'This one-time password is shown only now; you will choose a new one at first sign-in.',
+  ];
+  const width = Math.max(...lines.map((line) => line.length));
+  const rule = '='.repeat(width);
+  process.stdout.write(`\n${rule}\n${lines.join('\n')}\n${rule}\n\n`);
+}
+
+export async function start({ dev = false, env = readEnv() }: { dev?: boolean; env?: Env } = {}) {
+  const logger = createLogger(env.LOG_LEVEL);
+  await assertPortFree(env.HOST, env.PORT);
+
+  const database: ProjectDatabase = await openProjectDatabase({
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.EOS_FLEET_DATA_DIR,
+    onLog: (line) => logger.debug({ postgres: line }),
+  });
+  const db = createPrismaClient(database.url);
+  logger.info(
+    {
+      database: database.embedded ? `embedded (${env.EOS_FLEET_DATA_DIR})` : redact(database.url),
+      migrationsApplied: database.applied,
+    },
+    'database ready',
+  );
+
+  let server: ReturnType<typeof createAppServer> | undefined;
+  const shutdown = async () => {
+    await new Promise<void>((resolve) => {
+      if (!server?.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await db.$disconnect().catch(() => undefined);
+    await database.close();
+  };
+
+  try {
+    const publicUrl = (env.EOS_FLEET_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(
+      /\/$/,
+      '',
+    );
+    const admin = await ensureInitialAdmin(db, {
+      email: env.EOS_FLEET_ADMIN_EMAIL,
+      password: env.EOS_FLEET_ADMIN_PASSWORD,
+    });
+    if (admin.created) {
+      if (admin.oneTimePassword) printAdminBanner(admin.email, admin.oneTimePassword, publicUrl);
+      else logger.info({ email: admin.email }, 'first admin created with the configured password');
+    }
+
+    const allowedOrigins = new Set([new URL(publicUrl).origin]);
+    const auth = createAuth({
+      db,
+      secret: await loadAuthSecret(env.EOS_FLEET_DATA_DIR, env.EOS_FLEET_AUTH_SECRET),
+      baseUrl: publicUrl,
+      // the dashboard's own host (however an operator reached it) and the public URL
+      trustedOrigins: (request) => {
+        const host = request?.headers.get('host');
+        const own = host ? [`${publicUrl.startsWith('https') ? 'https' : 'http'}://${host}`] : [];
+        return [...allowedOrigins, ...own];
+      },
+    });
+
+    const nextApp = next({ dev, dir: WEB_DIR, hostname: env.HOST, port: env.PORT });
+    await nextApp.prepare();
+    const handleNext = nextApp.getRequestHandler();
+    const nextUpgrade = nextApp.getUpgradeHandler();
+
+    server = createAppServer({
+      db,
+      auth,
+      logger,
+      allowedOrigins,
+      secure: publicUrl.startsWith('https://'),
+      production: !dev,
+      handlePage: (req, res) => handleNext(req, res),
+      handleUpgrade: (req, socket, head) => {
+        // the device gateway joins here (/agent/v1); Next's dev server needs its HMR socket
+        if (dev) void nextUpgrade(req, socket, head);
+        else socket.destroy();
+      },
+    });
+    const listening = server;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(env.PORT, env.HOST, () => resolve());
+    });
+    const address = listening.address();
+    const port = address && typeof address === 'object' ? address.port : env.PORT;
+    logger.info({ url: `http://localhost:${port}`, publicUrl }, 'EOS Fleet is listening');
+    return { port, shutdown, logger };
+  } catch (error) {
+    await shutdown().catch(() => undefined);
+    throw error;
+  }
+}
