@@ -1,0 +1,131 @@
+// HTTP channel: the published files with Range support and hashes in headers, the catalog API
+// (bearer token, compared in constant time) and an unauthenticated /healthz.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import type { ImageStore, ServedFile } from './image-store';
+import type { StreamRegistry } from './stream-registry';
+
+export interface HttpDeps {
+  store: ImageStore;
+  streams: StreamRegistry;
+  catalog: () => unknown;
+  catalogToken: string;
+  log: Logger;
+}
+
+type Range = { start: number; end: number } | 'unsatisfiable' | undefined;
+
+/** One `bytes=` range (RFC 9110); anything else (several ranges, junk) means "send it all". */
+export function parseRange(header: string | undefined, size: number): Range {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return undefined;
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  if (b !== '' && Number(b) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  // Hash both sides so the comparison is constant-time whatever the lengths.
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(head ? undefined : text);
+}
+
+function fileHeaders(file: ServedFile): Record<string, string> {
+  return {
+    'Accept-Ranges': 'bytes',
+    'Content-Type': file.part === 'sha' ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+    ETag: `"${file.version.sha1}.${file.part}"`,
+    'X-Image-Name': `${file.image}.raw`,
+    'X-Image-Sha1': file.version.sha1,
+    'X-Root-Prefix-Hash': file.version.rootPrefixHash,
+    'X-Partition-Bytes': String(file.size),
+    'X-Pinned': String(file.pinned),
+    'Cache-Control': file.pinned ? 'public, max-age=31536000, immutable' : 'no-cache',
+  };
+}
+
+async function serveFile(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, fileName: string): Promise<void> {
+  const file = deps.store.resolve(fileName);
+  if (!file) return sendJson(res, 404, { error: 'not_found', file: fileName }, req.method === 'HEAD');
+  const headers = fileHeaders(file);
+  const range = parseRange(req.headers.range, file.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}`, 'Content-Length': 0 });
+    return void res.end();
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? file.size - 1;
+  res.writeHead(range ? 206 : 200, {
+    ...headers,
+    'Content-Length': String(end - start + 1),
+    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${file.size}` } : {}),
+  });
+  if (req.method === 'HEAD') return void res.end();
+  if (file.text !== undefined) return void res.end(Buffer.from(file.text).subarray(start, end + 1));
+  const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+  const stream = await deps.streams.open(file, 'http', remote, start, end);
+  try {
+    await pipeline(stream.chunks, res);
+  } catch (err) {
+    deps.log.warn({ file: fileName, remote, err: (err as Error).message }, 'http stream ended early');
+  } finally {
+    stream.close();
+  }
+}
+
+export function createHttpServer(deps: HttpDeps): Server {
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const isRead = req.method === 'GET' || req.method === 'HEAD';
+    const handle = async (): Promise<void> => {
+      if (path === '/healthz') {
+        return isRead ? sendJson(res, 200, { status: 'ok' }, req.method === 'HEAD') : sendJson(res, 405, { error: 'method_not_allowed' });
+      }
+      if (path === '/api/v1/catalog') {
+        if (!tokenMatches(req.headers.authorization, deps.catalogToken)) {
+          res.setHeader('WWW-Authenticate', 'Bearer');
+          return sendJson(res, 401, { error: 'unauthorized' });
+        }
+        if (!isRead) return sendJson(res, 405, { error: 'method_not_allowed' });
+        return sendJson(res, 200, deps.catalog(), req.method === 'HEAD');
+      }
+      const m = /^\/os-images\/([^/]+)$/.exec(path);
+      if (m?.[1]) {
+        if (!isRead) {
+          res.setHeader('Allow', 'GET, HEAD');
+          return sendJson(res, 405, { error: 'method_not_allowed' });
+        }
+        return serveFile(deps, req, res, decodeURIComponent(m[1]));
+      }
+      return sendJson(res, 404, { error: 'not_found' });
+    };
+    handle().catch((err: unknown) => {
+      deps.log.error({ err: (err as Error).message, path }, 'http request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+      else res.destroy();
+    });
+  });
+}
