@@ -1,0 +1,61 @@
+// A real database (cloned from the migrated template) and a real auth instance for one test file.
+import type { AddressInfo } from 'node:net';
+import { createPrismaClient, type Db } from '@eos-fleet/db';
+import { createTestDatabase } from '@eos-fleet/db/testing/test-database';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { createAuth } from '../auth/create-auth';
+import { createAppServer } from '../http/app-server';
+import { createCaller } from '../api/root';
+import type { SessionOperator } from '../api/trpc';
+import type { OperatorRole } from '@eos-fleet/shared/domain';
+import { SYSTEM_ACTOR } from '../services/context';
+import { createOperator } from '../services/operators/create-operator';
+
+export async function createTestApp() {
+  const database = await createTestDatabase(inject('postgresAdminUrl'));
+  const db = createPrismaClient(database.url, { poolSize: 4 });
+  const auth = createAuth({ db, secret: 'test-secret-test-secret-test-secret-123', baseUrl: 'http://localhost', trustedOrigins: [] });
+
+  /** An operator with a known password, ready to use. */
+  async function addOperator(role: OperatorRole, email = `${role}-${Math.random().toString(36).slice(2, 8)}@test.local`) {
+    const password = 'correct horse battery';
+    const { operator } = await createOperator({ db, actor: SYSTEM_ACTOR }, { email, name: role, role, password });
+    return { ...operator, password };
+  }
+
+  /** A tRPC caller acting as `operator` (or nobody). */
+  function callerFor(operator: SessionOperator | null) {
+    return createCaller({ db, auth, operator, sessionToken: operator ? 'test-session' : null, ipAddress: '127.0.0.1' });
+  }
+
+  /** The HTTP server without Next (pages answer 404), on an ephemeral port. */
+  async function listen() {
+    const server = createAppServer({
+      db,
+      auth,
+      logger: pino({ level: 'silent' }),
+      allowedOrigins: new Set(),
+      secure: false,
+      production: true,
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    };
+  }
+
+  return {
+    db: db as Db,
+    auth,
+    addOperator,
+    callerFor,
+    listen,
+    async close() {
+      await db.$disconnect();
+      await database.drop();
+    },
+  };
+}
