@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import { stateFile, type SystemState } from './system';
 
 export default async function globalTeardown() {
-  const state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as SystemState;
+  const text = await fs.readFile(stateFile, 'utf8').catch(() => undefined);
+  if (!text) return; // global setup failed before the system started
+  const state = JSON.parse(text) as SystemState;
   try {
     process.kill(state.pid, 'SIGTERM');
   } catch {

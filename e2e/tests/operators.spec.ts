@@ -12,6 +12,11 @@ const VIEWER = {
   password: 'viewer password for e2e',
 };
 
+/** Our alerts, not Next's (empty) route announcer, which also has role=alert. */
+function alertOf(page: Page) {
+  return page.locator('[role=alert]:not(#__next-route-announcer__)');
+}
+
 async function signIn(page: Page, email: string, password: string) {
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(email);
@@ -35,7 +40,7 @@ async function signOut(page: Page) {
 test.describe.serial('operators', () => {
   test('a wrong password shows an error and opens nothing', async ({ page }) => {
     await signIn(page, state.adminEmail, 'certainly not it');
-    await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
+    await expect(alertOf(page)).toHaveText('Wrong email or password.');
     await expect(page).toHaveURL(/\/sign-in/);
     await page.goto('/');
     await expect(page).toHaveURL(/\/sign-in\?next=%2F$/);
@@ -68,7 +73,7 @@ test.describe.serial('operators', () => {
     await expect(page).toHaveURL(/\/sign-in\?next=%2Fsettings$/);
     // the one-time password is spent
     await signIn(page, state.adminEmail, state.adminOneTimePassword);
-    await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
+    await expect(alertOf(page)).toHaveText('Wrong email or password.');
   });
 
   test('an admin adds a viewer; the audit log records both changes', async ({ page }) => {
@@ -82,7 +87,7 @@ test.describe.serial('operators', () => {
     await form.getByLabel('Email').fill('not-an-email');
     await form.getByLabel('Role').selectOption('viewer');
     await form.getByRole('button', { name: 'Add operator' }).click();
-    await expect(page.getByRole('alert')).toContainText('email');
+    await expect(alertOf(page)).toContainText('email');
     await form.getByLabel('Email').fill(VIEWER.email);
     await form.getByRole('button', { name: 'Add operator' }).click();
     const oneTime = (await page.getByTestId('one-time-password').textContent()) ?? '';

@@ -10,12 +10,6 @@ import { startEmbeddedPostgres, type RunningPostgres } from '../embedded-postgre
 import { applyMigrations } from '../migrations';
 import { TEMPLATE_DATABASE } from './test-database';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    postgresAdminUrl: string;
-  }
-}
-
 let postgres: RunningPostgres | undefined;
 let scratch: string | undefined;
 

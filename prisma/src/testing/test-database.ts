@@ -4,6 +4,13 @@ import pg from 'pg';
 
 export const TEMPLATE_DATABASE = 'eos_fleet_template';
 
+// global-setup.ts provides the cluster's admin URL to every test file
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresAdminUrl: string;
+  }
+}
+
 export interface TestDatabase {
   url: string;
   name: string;

@@ -24,11 +24,17 @@ function startServer(env: Record<string, string>): Started {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return { child, output: () => output, exited };
 }
 
-async function waitForOutput(started: Started, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
+async function waitForOutput(
+  started: Started,
+  pattern: RegExp,
+  timeoutMs = 90_000,
+): Promise<RegExpMatchArray> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const match = started.output().match(pattern);
@@ -69,7 +75,9 @@ describe('npm start: the web process', () => {
   it('refuses a second start on the same data directory with a clear message', async () => {
     const second = startServer({ EOS_FLEET_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
     expect(await second.exited).toBe(1);
-    expect(second.output()).toMatch(/EOS Fleet did not start: EOS Fleet is already running from .* \(.*pid \d+\)/);
+    expect(second.output()).toMatch(
+      /EOS Fleet did not start: EOS Fleet is already running from .* \(.*pid \d+\)/,
+    );
     expect(second.output()).not.toMatch(/\n\s+at /); // no stack trace
     expect((await fetch(`${url}/healthz`)).status).toBe(200); // the first one is untouched
   });
@@ -84,9 +92,15 @@ describe('npm start: the web process', () => {
   });
 
   it('reports a DATABASE_URL that cannot be reached, without starting half-way', async () => {
-    const unreachable = startServer({ DATABASE_URL: 'postgresql://fleet:secret@127.0.0.1:1/fleet', PORT: '0', HOST: '127.0.0.1' });
+    const unreachable = startServer({
+      DATABASE_URL: 'postgresql://fleet:secret@127.0.0.1:1/fleet',
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
     expect(await unreachable.exited).toBe(1);
-    expect(unreachable.output()).toMatch(/Cannot reach the database at postgresql:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/);
+    expect(unreachable.output()).toMatch(
+      /Cannot reach the database at postgresql:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/,
+    );
     expect(unreachable.output()).not.toContain('secret');
   });
 

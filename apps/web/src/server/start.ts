@@ -1,6 +1,7 @@
 // Start one EOS Fleet web process: database (embedded unless DATABASE_URL), migrations, the first
 // admin, auth, Next.js, the HTTP server. Any failure before listening ends the process with one
 // clear line and nothing half-started; SIGINT/SIGTERM shut everything down in order.
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +111,11 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       },
     });
 
+    if (!dev && !(await fs.stat(path.join(WEB_DIR, '.next', 'BUILD_ID')).catch(() => null))) {
+      throw new StartError(
+        'The dashboard is not built: run `npm start` from the repository root (it builds first) or `npm run build`.',
+      );
+    }
     const nextApp = next({ dev, dir: WEB_DIR, hostname: env.HOST, port: env.PORT });
     await nextApp.prepare();
     const handleNext = nextApp.getRequestHandler();

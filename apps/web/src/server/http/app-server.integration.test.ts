@@ -31,7 +31,9 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
   }
 
   function sessionCookie(response: Response): string {
-    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('better-auth.session_token='));
+    const cookie = response.headers
+      .getSetCookie()
+      .find((line) => line.startsWith('better-auth.session_token='));
     if (!cookie) throw new Error('no session cookie');
     return cookie;
   }
@@ -42,9 +44,13 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
     const cookie = sessionCookie(response);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
-    const me = await fetch(`${http.baseUrl}/api/trpc/account.me`, { headers: { cookie: cookie.split(';')[0] ?? '' } });
+    const me = await fetch(`${http.baseUrl}/api/trpc/account.me`, {
+      headers: { cookie: cookie.split(';')[0] ?? '' },
+    });
     expect(me.status).toBe(200);
-    const body = (await me.json()) as { result: { data: { json: { email: string; role: string } } } };
+    const body = (await me.json()) as {
+      result: { data: { json: { email: string; role: string } } };
+    };
     expect(body.result.data.json).toMatchObject({ email: admin.email, role: 'admin' });
   });
 
@@ -53,14 +59,22 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
     const unknown = await signIn('nobody@test.local', 'not the password');
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
-    expect(wrong.headers.getSetCookie().some((line) => line.startsWith('better-auth.session_token=') && !/Max-Age=0/.test(line))).toBe(false);
+    expect(
+      wrong.headers
+        .getSetCookie()
+        .some((line) => line.startsWith('better-auth.session_token=') && !/Max-Age=0/.test(line)),
+    ).toBe(false);
   });
 
   it('refuses sign-up: operators are created by admins only', async () => {
     const response = await fetch(`${http.baseUrl}/api/auth/sign-up/email`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: origin() },
-      body: JSON.stringify({ email: 'self@test.local', password: 'self-made password', name: 'Self' }),
+      body: JSON.stringify({
+        email: 'self@test.local',
+        password: 'self-made password',
+        name: 'Self',
+      }),
     });
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(await app.db.operator.count({ where: { email: 'self@test.local' } })).toBe(0);
@@ -68,7 +82,9 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
 
   it('a disabled operator cannot sign in with the right password', async () => {
     const disabled = await app.addOperator('operator');
-    await app.callerFor({ ...admin, disabled: false }).operators.setDisabled({ operatorId: disabled.id, disabled: true });
+    await app
+      .callerFor({ ...admin, disabled: false })
+      .operators.setDisabled({ operatorId: disabled.id, disabled: true });
     expect((await signIn(disabled.email, disabled.password)).ok).toBe(false);
   });
 
@@ -76,11 +92,18 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
     const cookie = sessionCookie(await signIn(viewer.email, viewer.password)).split(';')[0] ?? '';
     const response = await fetch(`${http.baseUrl}/api/trpc/operators.create`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json', origin: origin(), 'sec-fetch-site': 'same-origin' },
+      headers: {
+        cookie,
+        'content-type': 'application/json',
+        origin: origin(),
+        'sec-fetch-site': 'same-origin',
+      },
       body: JSON.stringify({ json: { email: 'v@test.local', name: 'V', role: 'viewer' } }),
     });
     expect(response.status).toBe(403);
-    const body = (await response.json()) as { error: { json: { data: { code: string; stack?: unknown } } } };
+    const body = (await response.json()) as {
+      error: { json: { data: { code: string; stack?: unknown } } };
+    };
     expect(body.error.json.data.code).toBe('FORBIDDEN');
     expect(body.error.json.data.stack).toBeUndefined();
   });
@@ -90,7 +113,12 @@ describe('HTTP API: sign-in, sessions, cross-site refusal (real better-auth, rea
     const body = JSON.stringify({ json: { email: 'csrf@test.local', name: 'C', role: 'admin' } });
     const crossSite = await fetch(`${http.baseUrl}/api/trpc/operators.create`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json', origin: 'http://evil.test', 'sec-fetch-site': 'cross-site' },
+      headers: {
+        cookie,
+        'content-type': 'application/json',
+        origin: 'http://evil.test',
+        'sec-fetch-site': 'cross-site',
+      },
       body,
     });
     expect(crossSite.status).toBe(403);

@@ -15,18 +15,35 @@ import { createOperator } from '../services/operators/create-operator';
 export async function createTestApp() {
   const database = await createTestDatabase(inject('postgresAdminUrl'));
   const db = createPrismaClient(database.url, { poolSize: 4 });
-  const auth = createAuth({ db, secret: 'test-secret-test-secret-test-secret-123', baseUrl: 'http://localhost', trustedOrigins: [] });
+  const auth = createAuth({
+    db,
+    secret: 'test-secret-test-secret-test-secret-123',
+    baseUrl: 'http://localhost',
+    trustedOrigins: [],
+  });
 
   /** An operator with a known password, ready to use. */
-  async function addOperator(role: OperatorRole, email = `${role}-${Math.random().toString(36).slice(2, 8)}@test.local`) {
+  async function addOperator(
+    role: OperatorRole,
+    email = `${role}-${Math.random().toString(36).slice(2, 8)}@test.local`,
+  ) {
     const password = 'correct horse battery';
-    const { operator } = await createOperator({ db, actor: SYSTEM_ACTOR }, { email, name: role, role, password });
+    const { operator } = await createOperator(
+      { db, actor: SYSTEM_ACTOR },
+      { email, name: role, role, password },
+    );
     return { ...operator, password };
   }
 
   /** A tRPC caller acting as `operator` (or nobody). */
   function callerFor(operator: SessionOperator | null) {
-    return createCaller({ db, auth, operator, sessionToken: operator ? 'test-session' : null, ipAddress: '127.0.0.1' });
+    return createCaller({
+      db,
+      auth,
+      operator,
+      sessionToken: operator ? 'test-session' : null,
+      ipAddress: '127.0.0.1',
+    });
   }
 
   /** The HTTP server without Next (pages answer 404), on an ephemeral port. */
@@ -43,7 +60,11 @@ export async function createTestApp() {
     const { port } = server.address() as AddressInfo;
     return {
       baseUrl: `http://127.0.0.1:${port}`,
-      close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
     };
   }
 

@@ -46,6 +46,7 @@ function CreateOperatorForm({
       onSubmit={onSubmit}
       className="grid grid-cols-1 items-end gap-3 p-4 md:grid-cols-4"
       aria-label="Add operator"
+      noValidate
     >
       <Field label="Name">
         <TextInput name="name" required maxLength={100} />
