@@ -33,6 +33,11 @@ export const updateServerConfigSchema = z.strictObject({
       authorizedKeysFile: z.string().min(1).default('/etc/eos-fleet/update-server/authorized_keys'),
       /** Generated (ed25519, OpenSSH format) on first start when missing. Default `<stateDir>/ssh_host_ed25519_key`. */
       hostKeyFile: z.string().min(1).optional(),
+      /**
+       * Offered ciphers. AES-GCM runs in OpenSSL here; OpenSSH clients prefer chacha20-poly1305 and
+       * then AES-CTR+HMAC when offered, both slower in ssh2 (see docs/BENCHMARKS.md).
+       */
+      ciphers: z.array(z.string().min(1)).min(1).default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
     })
     .prefault({}),
   /** Bearer token for the catalog API. */

@@ -10,7 +10,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import ssh2 from 'ssh2';
-import type { AuthContext, Connection, ParsedKey, ServerChannel } from 'ssh2';
+import type { AuthContext, CipherAlgorithm, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { EOS_PUBLISH_DIR } from './config';
 import type { ImageStore } from './image-store';
 import type { StreamRegistry } from './stream-registry';
@@ -25,6 +25,7 @@ export interface SshDeps {
   publishDir: string;
   authorizedKeysFile: string;
   hostKey: string;
+  ciphers: string[];
   log: Logger;
 }
 
@@ -145,7 +146,12 @@ export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { 
     }
   };
 
-  const server = new Server({ hostKeys: [deps.hostKey], ident: 'eos-fleet-update-server' }, (client, info) => {
+  const server = new Server(
+    {
+      hostKeys: [deps.hostKey],
+      ident: 'eos-fleet-update-server',
+      algorithms: { cipher: deps.ciphers as CipherAlgorithm[] },
+    }, (client, info) => {
     const remote = `${info.ip}:${info.port}`;
     connections.add(client);
     client.on('close', () => connections.delete(client));

@@ -55,6 +55,7 @@ export async function startUpdateServer(
     publishDir: config.publishDir,
     authorizedKeysFile: config.ssh.authorizedKeysFile,
     hostKey,
+    ciphers: config.ssh.ciphers,
     log: log.child({ component: 'ssh' }),
   });
   http.listen(config.http.port, config.http.host);
