@@ -80,7 +80,7 @@ interface HttpResult {
 }
 
 async function httpGet(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpResult> {
-  const req = request({ host: '127.0.0.1', port, path, method, headers });
+  const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false });
   req.end();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   const chunks: Buffer[] = [];
@@ -461,5 +461,55 @@ describe('restart', () => {
     } finally {
       await again.stop();
     }
+  });
+});
+
+describe('timer and shutdown', () => {
+  it('fetches on start and on its interval, and lets a stream in progress finish on stop', async () => {
+    const dir = join(tmp.path, 'timer');
+    mkdirSync(dir, { recursive: true });
+    const key = sshKeygen(join(dir, 'id_fleet'));
+    writeAuthorizedKeys(join(dir, 'authorized_keys'), [publicKey(key)]);
+    const v1 = await build(dir, '1', false, 32);
+    const v2 = await build(dir, '2', false, 32);
+    const src = join(dir, 'upstream.raw');
+    copyFileSync(v1.path, src);
+    const yml = join(dir, 'os-update.yml');
+    writeFileSync(yml, `update:\n  - image: ${pathToFileURL(src).href}\n    name: EOS.x86_64-AB.raw\n`);
+    const server = await startUpdateServer(
+      {
+        osUpdateYml: yml,
+        publishDir: join(dir, 'os-images'),
+        stateDir: join(dir, 'state'),
+        fetchIntervalSeconds: 0.5,
+        catalogToken: TOKEN,
+        http: { host: '127.0.0.1', port: 0 },
+        ssh: { host: '127.0.0.1', port: 0, authorizedKeysFile: join(dir, 'authorized_keys') },
+        shutdownGraceMs: 10_000,
+      },
+      { logger: silent },
+    );
+    const headRootHash = async (): Promise<unknown> =>
+      (await httpGet(server.httpPort, '/os-images/EOS.x86_64-AB.raw.dev', {}, 'HEAD')).headers['x-root-prefix-hash'];
+    const waitFor = async (want: string): Promise<void> => {
+      for (let i = 0; i < 100 && (await headRootHash()) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await headRootHash()).toBe(want);
+    };
+    await waitFor(v1.rootPrefixHash); // fetched on start, no fetchNow()
+    copyFileSync(v2.path, src);
+    await waitFor(v2.rootPrefixHash); // fetched by the timer
+
+    // A paused reader holds a stream open; stop() waits for it within the grace period.
+    const req = request({ host: '127.0.0.1', port: server.httpPort, path: '/os-images/EOS.x86_64-AB.raw.dev' });
+    req.end();
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    res.pause();
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = server.stop();
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    await stopped;
+    expect(Buffer.concat(chunks).equals(partitionBytes(v2.path, v2.root))).toBe(true);
+    await expect(httpGet(server.httpPort, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
