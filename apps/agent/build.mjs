@@ -1,12 +1,14 @@
 // Bundles the agent into one ESM file that runs on plain Node 20+ without node_modules.
+// Written to a temp file and renamed, so a reader (a test, a running device) never sees half a file.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 
 const outfile = new URL('./dist/eos-fleet-agent.mjs', import.meta.url).pathname;
 
-await build({
+const result = await build({
   entryPoints: [new URL('./src/main.ts', import.meta.url).pathname],
   outfile,
+  write: false,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -20,4 +22,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-await chmod(outfile, 0o755);
+const [output] = result.outputFiles;
+await mkdir(new URL('./dist/', import.meta.url), { recursive: true });
+const temp = `${outfile}.${process.pid}.tmp`;
+await writeFile(temp, output.contents, { mode: 0o755 });
+await rename(temp, outfile);

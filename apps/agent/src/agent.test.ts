@@ -278,7 +278,7 @@ describe('apply', () => {
     gateway.command(id, 'rb-1', 'rollback');
     await gateway.waitFor(() => gateway.framesOf('progress').find((p) => p.commandId === 'rb-1' && p.phase === 'rebooting'));
     await agent.processor.idle();
-    expect(await device.calls()).toEqual(['os-update --rollback', 'os-update --reboot']);
+    expect(await device.calls()).toEqual(['os-update --rollback --reboot']);
     stop(agent);
     await device.boot('p.lxrootclone1', false);
     await start();

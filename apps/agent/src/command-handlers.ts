@@ -162,15 +162,11 @@ async function rollback(ctx: HandlerContext): Promise<Outcome> {
     state: 'awaiting_reboot',
     reboot: { previousSlot: before.activeSlot, previousBootId: before.bootId },
   });
-  const rolled = await runChecked(ctx, osUpdateArgv.rollback(ctx.config.paths.osUpdate));
-  if (!rolled.ok) {
-    return finished(failed('rollback_failed', `os-update --rollback failed: ${exitText(rolled.result)}`, combinedOutput(rolled.result)));
-  }
   ctx.progress({ phase: 'rebooting' });
-  const rebooted = await runChecked(ctx, osUpdateArgv.reboot(ctx.config.paths.osUpdate));
+  const rolled = await runChecked(ctx, osUpdateArgv.rollback(ctx.config.paths.osUpdate));
   if (ctx.signal.aborted) return { kind: 'awaiting_reboot' };
-  if (!rebooted.ok) {
-    return finished(failed('rollback_failed', `os-update --reboot failed: ${exitText(rebooted.result)}`, combinedOutput(rebooted.result)));
+  if (!rolled.ok) {
+    return finished(failed('rollback_failed', `os-update --rollback --reboot failed: ${exitText(rolled.result)}`, combinedOutput(rolled.result)));
   }
   // The reboot is under way; the agent after it decides from the slot it finds.
   return { kind: 'awaiting_reboot' };

@@ -40,8 +40,8 @@ function overrides(params: CheckParams): string[] {
 export const osUpdateArgv = {
   check: (osUpdate: string, params: CheckParams) => [osUpdate, ...overrides(params), '--check'],
   apply: (osUpdate: string, params: CheckParams) => [osUpdate, ...overrides(params), '--apply'],
-  rollback: (osUpdate: string) => [osUpdate, '--rollback'],
-  reboot: (osUpdate: string) => [osUpdate, '--reboot'],
+  /** `--reboot` is a modifier ("reboot after commit or rollback"), not an action of its own. */
+  rollback: (osUpdate: string) => [osUpdate, '--rollback', '--reboot'],
   getKey: (fleet: string) => [fleet, '--getkey'],
 };
 
