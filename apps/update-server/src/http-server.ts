@@ -86,8 +86,12 @@ async function serveFile(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   if (file.text !== undefined) return void res.end(Buffer.from(file.text).subarray(start, end + 1));
   const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
   const stream = await deps.streams.open(file, 'http', remote, start, end);
+  const t0 = Date.now();
   try {
     await pipeline(stream.chunks, res);
+    if (file.part === 'dev' || file.part === 'firmware') {
+      deps.log.info({ remote, file: fileName, sha1: file.version.sha1, bytes: end - start + 1, ms: Date.now() - t0 }, 'http stream done');
+    }
   } catch (err) {
     deps.log.warn({ file: fileName, remote, err: (err as Error).message }, 'http stream ended early');
   } finally {
@@ -118,7 +122,13 @@ export function createHttpServer(deps: HttpDeps): Server {
           res.setHeader('Allow', 'GET, HEAD');
           return sendJson(res, 405, { error: 'method_not_allowed' });
         }
-        return serveFile(deps, req, res, decodeURIComponent(m[1]));
+        let fileName: string;
+        try {
+          fileName = decodeURIComponent(m[1]);
+        } catch {
+          return sendJson(res, 400, { error: 'bad_request' });
+        }
+        return serveFile(deps, req, res, fileName);
       }
       return sendJson(res, 404, { error: 'not_found' });
     };

@@ -131,6 +131,11 @@ export class ImageStore {
           if (await stat(this.versionPath(name, v.sha1)).then(() => true, () => false)) present.push(v);
         }
         record.versions = present;
+        // Version files the index does not know (a crash between rename and index write) are dropped.
+        for (const file of await readdir(join(this.versionsDir, name))) {
+          const sha1 = /^([0-9a-f]{40})\.raw$/.exec(file)?.[1];
+          if (sha1 && !present.some((v) => v.sha1 === sha1)) await rm(join(this.versionsDir, name, file), { force: true });
+        }
         if (!present.some((v) => v.sha1 === record.currentSha1)) record.currentSha1 = present[0]?.sha1 ?? null;
         this.records.set(name, record);
       } catch {

@@ -342,6 +342,7 @@ describe('serving streams', () => {
     expect(head.headers['content-length']).toBe(String(v1.root.size));
     expect((await httpGet(port, '/os-images/EOS.nothing.raw.dev')).status).toBe(404);
     expect((await httpGet(port, '/os-images/..%2F..%2Fetc%2Fpasswd')).status).toBe(404);
+    expect((await httpGet(port, '/os-images/%E0%A4%A')).status).toBe(400);
     expect((await httpGet(port, '/os-images/EOS.x86_64-AB.raw.dev', {}, 'DELETE')).status).toBe(405);
   });
 

@@ -68,14 +68,18 @@ export async function startUpdateServer(
 
   let fetchAll: Promise<FetchResult[]> | undefined;
   const fetchNow = (): Promise<FetchResult[]> => {
-    // Requests during a run share the next run, so a burst of on-demand fetches costs one download.
-    const run = (fetchAll ?? Promise.resolve([])).then(() => fetcher.fetchAll());
+    // Runs never overlap: a request during a run starts a new run after it, so it sees upstream
+    // as it is after the request (an unchanged image costs a download and a hash, no publish).
+    const run = (fetchAll ?? Promise.resolve([])).catch(() => []).then(() => fetcher.fetchAll());
     fetchAll = run;
     return run;
   };
-  const timer = setInterval(() => void fetchNow(), config.fetchIntervalSeconds * 1000);
+  const scheduled = (): void => {
+    fetchNow().catch((err: unknown) => log.error({ err: (err as Error).message }, 'fetch run failed'));
+  };
+  const timer = setInterval(scheduled, config.fetchIntervalSeconds * 1000);
   timer.unref();
-  if (config.fetchOnStart) void fetchNow();
+  if (config.fetchOnStart) scheduled();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
