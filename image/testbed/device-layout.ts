@@ -55,6 +55,7 @@ export function devicePaths(dir: string) {
     requests: at('testbed', 'requests'),
     kexecLoaded: at('testbed', 'kexec-loaded.json'),
     pendingBoot: at('testbed', 'pending-boot.json'),
+    faults: at('testbed', 'faults.json'),
     logs: at('testbed', 'log'),
     disk: at('disk'),
     slotFile: (slot: RootSlot) => at('disk', slot),

@@ -3,10 +3,28 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
-import { bootSelectionOf, devicePaths, efiImageName, readDeviceConfig, slotByPartuuid } from './device-layout';
+import { bootSelectionOf, devicePaths, efiImageName, readDeviceConfig, slotByPartuuid, writeFileAtomic } from './device-layout';
 
 export type BootKind = 'power-on' | 'kexec' | 'reboot' | 'power-cycle';
-export type DevicePhase = 'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed';
+/** `hung`: a fault made the boot stop before update_commit.service (see TestbedFaults). */
+export type DevicePhase = 'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
+
+/** Failures a test can inject; they hold until changed. */
+export interface TestbedFaults {
+  /** A kexec boot (after os-update --apply) hangs before the commit: only a power cycle helps. */
+  hangAfterKexec?: boolean;
+}
+
+export async function readTestbedFaults(dir: string): Promise<TestbedFaults> {
+  return readFile(devicePaths(dir).faults, 'utf8').then(
+    (text) => JSON.parse(text) as TestbedFaults,
+    () => ({}),
+  );
+}
+
+export async function setTestbedFaults(dir: string, faults: TestbedFaults): Promise<void> {
+  await writeFileAtomic(devicePaths(dir).faults, `${JSON.stringify(faults)}\n`);
+}
 
 export interface BootRecord {
   bootCount: number;

@@ -25,7 +25,7 @@ import {
   type DeviceConfig,
   type DevicePaths,
 } from './device-layout';
-import { type BootKind, type BootRecord, type DeviceState } from './device-state';
+import { readTestbedFaults, type BootKind, type BootRecord, type DeviceState } from './device-state';
 
 const TERM_GRACE_MS = 3000;
 const RESTART_DELAY_MS = 1000;
@@ -56,6 +56,9 @@ export class Supervisor {
   }
 
   private async powerOn(): Promise<void> {
+    // Signal handlers do not keep Node running: a device without services must stay up too.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    void this.halted.then(() => clearInterval(keepAlive));
     await mkdir(this.paths.logs, { recursive: true });
     await mkdir(this.paths.requests, { recursive: true });
     this.state = await this.readState();
@@ -183,6 +186,12 @@ export class Supervisor {
     }
     await this.writeState({ ...record, phase: 'booting', currentSlot: slot });
     this.log(`boot ${bootCount} (${kind}) from ${slot}: ${cmdline ?? ''}`);
+
+    if (kind === 'kexec' && (await readTestbedFaults(this.dir)).hangAfterKexec) {
+      this.log(`boot ${bootCount} hangs before update_commit.service (injected fault)`);
+      await this.writeState({ phase: 'hung' });
+      return;
+    }
 
     // update_commit.service runs before the device's own services.
     const commit = this.spawnLogged('update_commit', [paths.osUpdate, '--commit', '--reboot'], {});

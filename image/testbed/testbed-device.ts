@@ -40,7 +40,7 @@ export class RunningTestbedDevice {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     for (;;) {
       const status = await this.status();
-      if (status.bootCount >= bootCount && (status.phase === 'running' || status.phase === 'boot-failed')) return status;
+      if (status.bootCount >= bootCount && ['running', 'boot-failed', 'hung'].includes(status.phase)) return status;
       if (this.supervisor.exitCode !== null || this.supervisor.signalCode !== null) {
         throw new Error(`testbed supervisor of ${this.dir} exited while waiting for boot ${bootCount}`);
       }
