@@ -126,7 +126,11 @@ export class AgentConnection {
       if (this.socket !== socket) return;
       void this.onMessage(data, isBinary);
     });
-    socket.on('ping', () => this.armLiveness());
+    // Pings only re-arm the watchdog once a heartbeat is known; before that the handshake
+    // watchdog armed above stays in place.
+    socket.on('ping', () => {
+      if (this.heartbeatMs > 0) this.armLiveness();
+    });
     socket.on('error', (error) => {
       this.options.log.warn(`connection to ${this.options.url}: ${error.message}`);
     });

@@ -1,7 +1,6 @@
 // A small real gateway for tests: a ws server speaking /agent/v1 that issues challenges, verifies
 // Ed25519 signatures with node:crypto, enrolls devices (accepting or leaving them pending), and
 // records every frame an agent sends.
-import { randomBytes } from 'node:crypto';
 import { type AddressInfo } from 'node:net';
 import {
   AGENT_PROTOCOL_PATH,
@@ -11,7 +10,7 @@ import {
   parseAgentFrame,
   type ServerFrame,
 } from '@eos-fleet/shared/protocol/index';
-import { ed25519PublicKeyFromBase64, verifyChallengeSignature } from '@eos-fleet/shared/protocol/ed25519';
+import { createChallengeNonce, ed25519PublicKeyFromBase64, verifyChallengeSignature } from '@eos-fleet/shared/protocol/ed25519';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export interface ReceivedFrame {
@@ -43,7 +42,7 @@ export class TestGateway {
   }
 
   private onConnection(socket: WebSocket): void {
-    const nonce = randomBytes(32).toString('base64');
+    const nonce = createChallengeNonce();
     let deviceId: string | null = null;
     this.send(socket, { type: 'challenge', protocolVersion: 'v1', nonce, serverTime: new Date().toISOString() });
     socket.on('message', (data: Buffer) => {

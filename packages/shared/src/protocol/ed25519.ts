@@ -1,7 +1,7 @@
 // Ed25519 helpers for both ends (node:crypto only). Not re-exported from the package index so
 // that browser bundles importing `@eos-fleet/shared` never pull in node:crypto; import it as
 // `@eos-fleet/shared/protocol/ed25519`.
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { signedChallengeMessage, type SignaturePurpose } from './signing';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
@@ -43,4 +43,9 @@ export function verifyChallengeSignature(input: {
   } catch {
     return false;
   }
+}
+
+/** A fresh challenge nonce for one connection: 32 random bytes, base64. */
+export function createChallengeNonce(): string {
+  return randomBytes(32).toString('base64');
 }
