@@ -1,8 +1,6 @@
 // The bundled agent as a service of an EOS testbed device (image/testbed: the stand-ins for
-// os-update, fleet and flake-ctl, kexec and commit), updating from the real update server
-// (apps/update-server) over SSH, talking to a real ws gateway speaking /agent/v1. The power cycle
-// before the commit is covered with the temp-dir device in agent.test.ts until the testbed's
-// fault injection is committed.
+// os-update, fleet and flake-ctl, kexec, commit and power cycle), updating from the real update server
+// (apps/update-server) over SSH, talking to a real ws gateway speaking /agent/v1.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +13,7 @@ import { stringify } from 'yaml';
 import { startUpdateServer, type RunningUpdateServer } from '../../update-server/src/update-server';
 import { buildEosImage, type BuiltEosImage } from '../../../image/src';
 import { createTestbedDevice, testbedAgentPaths } from '../../../image/testbed/create-device';
+import { setTestbedFaults } from '../../../image/testbed/device-state';
 import { bootTestbedDevice, type RunningTestbedDevice } from '../../../image/testbed/testbed-device';
 import { writeFleetKey } from '../../../image/testbed/test-helpers';
 import { TestGateway } from './testing/test-gateway';
@@ -135,6 +134,25 @@ describe('agent on an EOS testbed device', () => {
     expect(progress.some((p) => p.phase === 'rebooting')).toBe(true);
     expect(await device.status()).toMatchObject({ currentSlot: 'p.lxrootclone1', commitPending: false });
   }, 70_000);
+
+  it('reports failed on the old slot when the device is power cycled before the commit', async () => {
+    await online();
+    await setTestbedFaults(device.paths.root, { hangAfterKexec: true });
+    const before = await device.status();
+    gateway.command(deviceId, 'tb-hang', 'apply', {
+      imageName: 'EOS.x86_64-AB-old',
+      expectedRootPrefixHash: v1.rootPrefixHash,
+      deadline: deadline(),
+    });
+    expect(await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 })).toMatchObject({ phase: 'hung', commitPending: true });
+    await setTestbedFaults(device.paths.root, {});
+    await device.powerCycle();
+    expect(await gateway.waitFor(resultOf('tb-hang'), 30_000)).toMatchObject({
+      status: 'failed',
+      error: { code: 'rolled_back' },
+      data: { activeSlot: 'p.lxrootclone1', previousSlot: 'p.lxrootclone1', rootPrefixHash: v2.rootPrefixHash },
+    });
+  }, 90_000);
 
   it('registers and removes a flake with the real flake-ctl and reports it', async () => {
     await online();
