@@ -3,6 +3,8 @@
 // clear line and nothing half-started; SIGINT/SIGTERM shut everything down in order.
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,6 +17,8 @@ import next from 'next';
 import { readEnv, type Env } from '../env';
 import { loadAuthSecret } from './auth/auth-secret';
 import { createAuth } from './auth/create-auth';
+import { listenForFleetEvents, type EventListener } from './gateway/event-listener';
+import { createGateway, type Gateway } from './gateway/gateway';
 import { createAppServer } from './http/app-server';
 import { createLogger } from './logger';
 import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
@@ -74,7 +78,11 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
   );
 
   let server: ReturnType<typeof createAppServer> | undefined;
+  let gateway: Gateway | undefined;
+  let events: EventListener | undefined;
   const shutdown = async () => {
+    await events?.close();
+    await gateway?.close();
     await new Promise<void>((resolve) => {
       if (!server?.listening) return resolve();
       server.close(() => resolve());
@@ -121,6 +129,21 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     const handleNext = nextApp.getRequestHandler();
     const nextUpgrade = nextApp.getUpgradeHandler();
 
+    const gatewayId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const deviceGateway = createGateway({
+      db,
+      logger: logger.child({ component: 'gateway' }),
+      gatewayId,
+    });
+    gateway = deviceGateway;
+    events = listenForFleetEvents(
+      database.url,
+      logger,
+      (event) => deviceGateway.onFleetEvent(event),
+      () => deviceGateway.resync(),
+    );
+    await events.ready;
+
     server = createAppServer({
       db,
       auth,
@@ -130,8 +153,10 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       production: !dev,
       handlePage: (req, res) => handleNext(req, res),
       handleUpgrade: (req, socket, head) => {
-        // the device gateway joins here (/agent/v1); Next's dev server needs its HMR socket
-        if (dev) void nextUpgrade(req, socket, head);
+        const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+        if (pathname === deviceGateway.path) deviceGateway.handleUpgrade(req, socket, head);
+        // Next's dev server has its hot-reload socket
+        else if (dev) void nextUpgrade(req, socket, head);
         else socket.destroy();
       },
     });

@@ -5,6 +5,8 @@ import { createTestDatabase } from '@eos-fleet/db/testing/test-database';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { createAuth } from '../auth/create-auth';
+import { listenForFleetEvents } from '../gateway/event-listener';
+import { createGateway } from '../gateway/gateway';
 import { createAppServer } from '../http/app-server';
 import { createCaller } from '../api/root';
 import type { SessionOperator } from '../api/trpc';
@@ -46,29 +48,61 @@ export async function createTestApp() {
     });
   }
 
-  /** The HTTP server without Next (pages answer 404), on an ephemeral port. */
-  async function listen() {
+  /**
+   * The HTTP server without Next (pages answer 404), on an ephemeral port, with the device
+   * gateway and its LISTEN connection as in production (short intervals for tests).
+   */
+  async function listen(
+    gatewayOptions: {
+      heartbeatMs?: number;
+      handshakeTimeoutMs?: number;
+      flushMs?: number;
+      sweepMs?: number;
+    } = {},
+  ) {
+    const logger = pino({ level: 'silent' });
+    const gateway = createGateway({
+      db,
+      logger,
+      gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
+      flushMs: 100,
+      sweepMs: 200,
+      ...gatewayOptions,
+    });
+    const events = listenForFleetEvents(
+      database.url,
+      logger,
+      (event) => gateway.onFleetEvent(event),
+      () => gateway.resync(),
+    );
+    await events.ready;
     const server = createAppServer({
       db,
       auth,
-      logger: pino({ level: 'silent' }),
+      logger,
       allowedOrigins: new Set(),
       secure: false,
       production: true,
+      handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     return {
       baseUrl: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise<void>((resolve) => {
+      gateway,
+      close: async () => {
+        await events.close();
+        await gateway.close();
+        await new Promise<void>((resolve) => {
           server.closeAllConnections();
           server.close(() => resolve());
-        }),
+        });
+      },
     };
   }
 
   return {
+    url: database.url,
     db: db as Db,
     auth,
     addOperator,

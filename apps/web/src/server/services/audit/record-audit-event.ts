@@ -18,7 +18,11 @@ export type AuditEventInput = z.infer<typeof auditEventSchema>;
 
 type Tx = Pick<ServiceContext['db'], 'auditEvent'>;
 
-export async function recordAuditEvent(ctx: ServiceContext, tx: Tx, input: AuditEventInput) {
+export async function recordAuditEvent(
+  ctx: Pick<ServiceContext, 'actor' | 'ipAddress'>,
+  tx: Tx,
+  input: AuditEventInput,
+) {
   const event = auditEventSchema.parse(input);
   const { actor } = ctx;
   return tx.auditEvent.create({

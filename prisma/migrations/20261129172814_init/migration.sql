@@ -219,6 +219,7 @@ CREATE TABLE "command" (
     "params" JSONB NOT NULL DEFAULT '{}',
     "state" "CommandState" NOT NULL DEFAULT 'queued',
     "result" JSONB,
+    "progress" JSONB,
     "errorCode" TEXT,
     "error" TEXT,
     "deadlineAt" TIMESTAMP(3) NOT NULL,

@@ -1,0 +1,357 @@
+// The device gateway: WebSocket endpoint /agent/v1 of a web process. It authenticates devices
+// (enrolment token or a signature over a fresh nonce), keeps one session per device, delivers
+// commands (rows first, frames second, re-sent on every reconnect until acked), turns agent frames
+// into service calls, and watches liveness with ping/pong. Presence and inventory go to
+// PostgreSQL in batches; commands and revocations for devices held by another process arrive
+// through LISTEN/NOTIFY. Invariants: a frame is validated before anything reads it; a device has
+// at most one live session here (a newer connection replaces the older); nothing an agent sends
+// can crash the process.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Db } from '@eos-fleet/db';
+import {
+  AGENT_PROTOCOL_PATH,
+  CLOSE_CODES,
+  HANDSHAKE_TIMEOUT_MS,
+  INVALID_FRAME_BUDGET,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  parseAgentFrame,
+  type AgentFrame,
+  type AuthFrame,
+  type EnrollFrame,
+  type FrameErrorCode,
+  type RejectedFrame,
+  type ServerFrame,
+} from '@eos-fleet/shared/protocol/index';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../logger';
+import {
+  commandsToDeliver,
+  markCommandsSent,
+  recordCommandAck,
+  recordCommandProgress,
+  recordCommandResult,
+  timeOutExpiredCommands,
+} from '../services/commands/commands';
+import { markGatewayOffline } from '../services/devices/device-reports';
+import {
+  authenticateDevice,
+  enrollDevice,
+  type IdentityVerdict,
+} from '../services/devices/device-identity';
+import type { FleetEvent } from '../services/events/fleet-events';
+import { ReportBatcher } from './report-batcher';
+
+export interface GatewayOptions {
+  db: Db;
+  logger: Logger;
+  /** names this process in device_presence */
+  gatewayId: string;
+  heartbeatMs?: number;
+  handshakeTimeoutMs?: number;
+  flushMs?: number;
+  sweepMs?: number;
+}
+
+type SessionState = 'handshake' | 'pending' | 'accepted' | 'closed';
+
+interface Session {
+  ws: WebSocket;
+  ip: string | undefined;
+  state: SessionState;
+  /** the challenge of this connection; cleared at its first use so it cannot be replayed */
+  nonce: string | null;
+  deviceId?: string;
+  alive: boolean;
+  invalidFrames: number;
+  /** command ids sent on this connection (a reconnect sends every unacked one again) */
+  sent: Set<string>;
+  /** frames of one session are handled in order */
+  queue: Promise<void>;
+}
+
+const REJECTION_CLOSE: Record<Exclude<IdentityVerdict, { ok: true }>['reason'], number> = {
+  auth_failed: CLOSE_CODES.authFailed,
+  rejected: CLOSE_CODES.rejected,
+  decommissioned: CLOSE_CODES.rejected,
+  device_id_conflict: CLOSE_CODES.rejected,
+  enrollment_refused: CLOSE_CODES.enrollmentRefused,
+};
+
+export function createGateway(options: GatewayOptions) {
+  const { db, logger, gatewayId } = options;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+  });
+  const sessions = new Set<Session>();
+  /** the live session of each device on this process */
+  const byDevice = new Map<string, Session>();
+  const reports = new ReportBatcher(db, gatewayId, logger, options.flushMs ?? 1_000);
+  reports.start();
+
+  function send(session: Session, frame: ServerFrame) {
+    if (session.ws.readyState === WebSocket.OPEN) session.ws.send(JSON.stringify(frame));
+  }
+
+  function close(session: Session, code: number, reason: string) {
+    if (session.state === 'closed') return;
+    session.state = 'closed';
+    session.ws.close(code, reason.slice(0, 120));
+    // a peer that never completes the closing handshake is cut off
+    setTimeout(() => session.ws.terminate(), 5_000).unref();
+  }
+
+  function frameError(session: Session, code: FrameErrorCode, message: string, commandId?: string) {
+    send(session, { type: 'error', code, message, ...(commandId ? { commandId } : {}) });
+    session.invalidFrames++;
+    if (session.invalidFrames > INVALID_FRAME_BUDGET)
+      close(session, CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
+  }
+
+  async function deliver(session: Session) {
+    if (session.state !== 'accepted' || !session.deviceId) return;
+    const pending = (await commandsToDeliver(db, session.deviceId)).filter(
+      (command) => !session.sent.has(command.id),
+    );
+    if (!pending.length || session.state !== 'accepted') return;
+    for (const command of pending) {
+      session.sent.add(command.id);
+      send(session, {
+        type: 'command',
+        id: command.id,
+        kind: command.kind,
+        params: command.params,
+        issuedAt: command.issuedAt.toISOString(),
+      });
+    }
+    await markCommandsSent(
+      db,
+      pending.map((command) => command.id),
+    );
+  }
+
+  function enqueue(session: Session, work: () => Promise<void>) {
+    session.queue = session.queue.then(work).catch((error: unknown) => {
+      logger.error({ err: error, deviceId: session.deviceId }, 'gateway failed handling a device');
+      send(session, {
+        type: 'error',
+        code: 'internal',
+        message: 'the server failed to handle this frame',
+      });
+    });
+  }
+
+  async function identify(session: Session, frame: EnrollFrame | AuthFrame) {
+    const nonce = session.nonce;
+    session.nonce = null;
+    if (!nonce) return close(session, CLOSE_CODES.authFailed, 'one authentication per connection');
+    const verdict =
+      frame.type === 'enroll'
+        ? await enrollDevice({ db, ipAddress: session.ip }, { ...frame, nonce })
+        : await authenticateDevice(
+            { db },
+            { deviceId: frame.deviceId, nonce, signature: frame.signature },
+          );
+    if (session.state === 'closed') return;
+    if (!verdict.ok) {
+      logger.info(
+        { deviceId: frame.deviceId, reason: verdict.reason, ip: session.ip },
+        'device refused',
+      );
+      if (verdict.reason !== 'auth_failed') {
+        send(session, {
+          type: 'rejected',
+          reason: verdict.reason as RejectedFrame['reason'],
+          message: verdict.message,
+        });
+      }
+      return close(session, REJECTION_CLOSE[verdict.reason], verdict.message);
+    }
+    const previous = byDevice.get(verdict.deviceId);
+    if (previous && previous !== session)
+      close(previous, CLOSE_CODES.replaced, 'replaced by a newer connection');
+    session.deviceId = verdict.deviceId;
+    byDevice.set(verdict.deviceId, session);
+    reports.connected(verdict.deviceId);
+    if (verdict.status === 'pending') {
+      session.state = 'pending';
+      send(session, { type: 'pending', deviceId: verdict.deviceId });
+    } else {
+      welcome(session);
+      await deliver(session);
+    }
+  }
+
+  function welcome(session: Session) {
+    if (!session.deviceId) return;
+    session.state = 'accepted';
+    send(session, {
+      type: 'welcome',
+      deviceId: session.deviceId,
+      status: 'accepted',
+      heartbeatIntervalMs: heartbeatMs,
+      serverTime: new Date().toISOString(),
+    });
+  }
+
+  async function handleFrame(session: Session, frame: AgentFrame) {
+    if (session.state === 'closed') return;
+    if (frame.type === 'enroll' || frame.type === 'auth') {
+      if (session.state !== 'handshake')
+        return close(session, CLOSE_CODES.authFailed, 'one authentication per connection');
+      return identify(session, frame);
+    }
+    if (session.state === 'handshake' || !session.deviceId)
+      return frameError(session, 'unauthorized', 'authenticate first');
+    const deviceId = session.deviceId;
+    switch (frame.type) {
+      case 'inventory':
+        reports.inventory(deviceId, frame.inventory);
+        return;
+      case 'error':
+        logger.warn(
+          { deviceId, code: frame.code, message: frame.message },
+          'the agent reported an error about our frame',
+        );
+        return;
+    }
+    if (session.state !== 'accepted')
+      return frameError(session, 'unauthorized', 'the device is not accepted yet');
+    const known =
+      frame.type === 'ack'
+        ? await recordCommandAck(db, deviceId, frame.commandId)
+        : frame.type === 'progress'
+          ? await recordCommandProgress(db, deviceId, frame)
+          : await recordCommandResult(db, deviceId, frame);
+    if (!known)
+      frameError(
+        session,
+        'invalid_params',
+        `no command ${frame.commandId} for this device`,
+        frame.commandId,
+      );
+  }
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const session: Session = {
+      ws,
+      ip: req.socket.remoteAddress,
+      state: 'handshake',
+      nonce: randomBytes(24).toString('base64url'),
+      alive: true,
+      invalidFrames: 0,
+      sent: new Set(),
+      queue: Promise.resolve(),
+    };
+    sessions.add(session);
+    const handshakeTimer = setTimeout(() => {
+      if (session.state === 'handshake')
+        close(session, CLOSE_CODES.handshakeTimeout, 'no authentication in time');
+    }, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    handshakeTimer.unref();
+
+    ws.on('pong', () => {
+      session.alive = true;
+      if (session.deviceId && session.state !== 'closed') reports.seen(session.deviceId);
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary)
+        return frameError(session, 'invalid_frame', 'binary frames are not part of the protocol');
+      const parsed = parseAgentFrame(data as Buffer);
+      if (!parsed.ok) return frameError(session, parsed.error.code, parsed.error.message);
+      enqueue(session, () => handleFrame(session, parsed.value));
+    });
+    ws.on('error', (error) =>
+      logger.debug({ err: error, deviceId: session.deviceId }, 'device socket error'),
+    );
+    ws.on('close', () => {
+      clearTimeout(handshakeTimer);
+      session.state = 'closed';
+      sessions.delete(session);
+      if (session.deviceId && byDevice.get(session.deviceId) === session) {
+        byDevice.delete(session.deviceId);
+        reports.disconnected(session.deviceId);
+      }
+    });
+    send(session, {
+      type: 'challenge',
+      protocolVersion: PROTOCOL_VERSION,
+      nonce: session.nonce ?? '',
+      serverTime: new Date().toISOString(),
+    });
+  });
+
+  // A connection that answered no ping since the last tick is dead (or half-open): cut it. A dead
+  // peer is thus noticed within two heartbeat intervals.
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive) {
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  const sweep = setInterval(() => {
+    timeOutExpiredCommands(db).catch((error: unknown) =>
+      logger.warn({ err: error }, 'command deadline sweep failed'),
+    );
+  }, options.sweepMs ?? 5_000);
+  sweep.unref();
+
+  return {
+    path: AGENT_PROTOCOL_PATH,
+    /** the process's WebSocket upgrades for /agent/v1 */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    /** a fleet event from any process (LISTEN/NOTIFY) */
+    onFleetEvent(event: FleetEvent) {
+      const session = byDevice.get(event.deviceId);
+      if (!session) return;
+      switch (event.type) {
+        case 'command.queued':
+          return enqueue(session, () => deliver(session));
+        case 'device.accepted':
+          return enqueue(session, async () => {
+            if (session.state !== 'pending') return;
+            welcome(session);
+            await deliver(session);
+          });
+        case 'device.revoked':
+          send(session, {
+            type: 'rejected',
+            reason: event.reason,
+            message: `This device was ${event.reason}.`,
+          });
+          return close(session, CLOSE_CODES.rejected, event.reason);
+      }
+    },
+    /** after missed events (the LISTEN connection dropped): deliver to every session again */
+    resync() {
+      for (const session of byDevice.values()) enqueue(session, () => deliver(session));
+    },
+    stats() {
+      return { connections: sessions.size, devices: byDevice.size, statements: reports.statements };
+    },
+    flush: () => reports.flush(),
+    async close() {
+      clearInterval(heartbeat);
+      clearInterval(sweep);
+      for (const session of sessions) close(session, 1001, 'server shutting down');
+      wss.close();
+      await reports.stop();
+      await markGatewayOffline(db, gatewayId).catch(() => undefined);
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

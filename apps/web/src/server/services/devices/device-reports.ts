@@ -1,0 +1,88 @@
+// What the gateways write about devices, in bulk: presence (online, last seen) for every
+// connected device and the latest inventory of those that reported one. One flush is at most two
+// statements whatever the number of devices, so PostgreSQL sees statements per second, not per
+// heartbeat.
+import type { Inventory } from '@eos-fleet/shared/protocol/index';
+import type { ServiceContext } from '../context';
+import { inventoryColumns } from './inventory-columns';
+
+type Db = ServiceContext['db'];
+
+export interface PresenceUpdate {
+  deviceId: string;
+  online: boolean;
+  lastSeenAt: Date;
+  /** set when this update is a (re)connection */
+  connectedAt?: Date;
+}
+
+export async function flushPresence(
+  db: Db,
+  gatewayId: string,
+  updates: PresenceUpdate[],
+): Promise<void> {
+  if (!updates.length) return;
+  const ids = updates.map((update) => update.deviceId);
+  const online = updates.map((update) => update.online);
+  const seen = updates.map((update) => update.lastSeenAt);
+  const connected = updates.map((update) => update.connectedAt ?? null);
+  // a device that went offline here may already be online on another gateway: only the holder
+  // (or nobody) may mark it offline
+  await db.$executeRaw`
+    insert into device_presence ("deviceId", online, "gatewayId", "connectedAt", "lastSeenAt")
+    select u.id, u.online, ${gatewayId}, u.connected, u.seen
+    from unnest(${ids}::uuid[], ${online}::boolean[], ${seen}::timestamptz[], ${connected}::timestamptz[]) as u(id, online, seen, connected)
+    join device d on d.id = u.id
+    on conflict ("deviceId") do update set
+      online = excluded.online,
+      "gatewayId" = excluded."gatewayId",
+      "connectedAt" = coalesce(excluded."connectedAt", device_presence."connectedAt"),
+      "lastSeenAt" = greatest(excluded."lastSeenAt", device_presence."lastSeenAt")
+    where excluded.online or device_presence."gatewayId" is null or device_presence."gatewayId" = ${gatewayId}`;
+}
+
+export async function flushInventories(
+  db: Db,
+  reports: { deviceId: string; inventory: Inventory }[],
+): Promise<void> {
+  if (!reports.length) return;
+  const rows = reports.map(({ deviceId, inventory }) => {
+    const columns = inventoryColumns(inventory);
+    return {
+      id: deviceId,
+      facts: inventory,
+      rootPrefixHash: columns.rootPrefixHash,
+      activeSlot: columns.activeSlot,
+      slotSize: columns.slotSize?.toString() ?? null,
+      imageName: columns.imageName,
+      arch: columns.arch,
+      profile: columns.profile,
+      osRelease: columns.osRelease ?? null,
+      bootId: columns.bootId,
+      commitPending: columns.commitPending,
+      flakes: columns.flakes,
+      stateDiskFree: columns.stateDiskFree?.toString() ?? null,
+      agentVersion: columns.agentVersion,
+    };
+  });
+  await db.$executeRaw`
+    update device d set
+      facts = r.facts, "rootPrefixHash" = r."rootPrefixHash", "activeSlot" = r."activeSlot",
+      "slotSize" = r."slotSize"::bigint, "imageName" = r."imageName", arch = r.arch, profile = r.profile,
+      "osRelease" = r."osRelease", "bootId" = r."bootId", "commitPending" = r."commitPending",
+      flakes = r.flakes, "stateDiskFree" = r."stateDiskFree"::bigint, "agentVersion" = r."agentVersion",
+      "inventoryAt" = now(), "lastSeenAt" = now(), "updatedAt" = now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+      id uuid, facts jsonb, "rootPrefixHash" text, "activeSlot" text, "slotSize" text, "imageName" text,
+      arch text, profile text, "osRelease" jsonb, "bootId" text, "commitPending" boolean, flakes jsonb,
+      "stateDiskFree" text, "agentVersion" text)
+    where d.id = r.id`;
+}
+
+/** On shutdown a gateway marks every device it held offline (they reconnect elsewhere). */
+export async function markGatewayOffline(db: Db, gatewayId: string): Promise<void> {
+  await db.devicePresence.updateMany({
+    where: { gatewayId, online: true },
+    data: { online: false },
+  });
+}
