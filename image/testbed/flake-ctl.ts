@@ -405,7 +405,8 @@ async function podman(context: Context, argv: string[]): Promise<number> {
       }
     }
     if (!ok) {
-      await remove(context, app, pilot, true, false);
+      // Undo the half registration (link, .d dir) so that a retry is not refused.
+      await remove(context, app, pilot, true, true);
       return 1;
     }
     return 0;
@@ -528,7 +529,8 @@ async function firecracker(context: Context, argv: string[]): Promise<number> {
       }
     }
     if (!ok) {
-      await remove(context, app, pilot, true, false);
+      // Undo the half registration (link, .d dir) so that a retry is not refused.
+      await remove(context, app, pilot, true, true);
       return 1;
     }
     return 0;
