@@ -42,7 +42,7 @@ describe('flake-ctl stand-in', () => {
     const app = path.join(modern.paths.flakesBin, 'lynx');
     const result = await flakeCtl(modern, 'podman', 'register', '--container', 'suse-apps/lynx', '--app', app, '--target', '/usr/bin/lynx', '--base', 'basesystem', '--opt', '\\--rm');
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^\[\S+Z INFO  flake_ctl::app\] Registering application: .*\/lynx\n$/);
+    expect(result.stderr).toMatch(/^\[\S+Z INFO {2}flake_ctl::app\] Registering application: .*\/lynx\n$/);
     expect(await readlink(app)).toBe(modern.paths.podmanPilot);
     expect((await lstat(path.join(modern.paths.flakesDir, 'lynx.d'))).isDirectory()).toBe(true);
     const yaml = await readFile(path.join(modern.paths.flakesDir, 'lynx.yaml'), 'utf8');
@@ -128,10 +128,10 @@ describe('flake-ctl stand-in', () => {
     expect(lines.slice(0, 3)).toEqual([
       `Flake applications registered in ${modern.paths.flakesDir}`,
       '',
-      expect.stringMatching(/^NAME  ENGINE  TARGET APP PATH +HOST APP PATH +CONFIG$/),
+      expect.stringMatching(/^NAME {2}ENGINE {2}TARGET APP PATH +HOST APP PATH +CONFIG$/),
     ]);
-    expect(lines[3]).toMatch(/^----  ------  -+  -+  -+$/);
-    expect(lines[4]).toMatch(/^lynx  podman  \S+ +\S+ +\S+lynx\.yaml$/);
+    expect(lines[3]).toMatch(/^---- {2}------ {2}-+ {2}-+ {2}-+$/);
+    expect(lines[4]).toMatch(/^lynx {2}podman {2}\S+ +\S+ +\S+lynx\.yaml$/);
     const csv = await flakeCtl(modern, 'list', '--format', 'csv');
     expect(csv.stdout).toBe(`lynx,podman,${lynx},${lynx},${path.join(modern.paths.flakesDir, 'lynx.yaml')}\n`);
     const bad = await flakeCtl(modern, 'list', '--format', 'xml');
