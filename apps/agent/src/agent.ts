@@ -3,6 +3,7 @@
 import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { type Clock, systemClock } from './clock';
 import { CommandProcessor } from './command-processor';
+import { readCaFile } from './config';
 import { AgentConnection } from './connection';
 import { Identity } from './identity';
 import { InventoryCollector } from './inventory';
@@ -31,6 +32,7 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? stderrLogger;
+  const ca = config.server.caFile ? await readCaFile(config.server.caFile) : undefined;
   const store = new StateStore(config.stateDir);
   await store.ensureDir();
   const identity = await Identity.loadOrCreate(store, clock);
@@ -58,7 +60,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   connection = new AgentConnection({
     url: config.server.url,
     enrollmentToken: config.server.enrollmentToken,
-    caFile: config.server.caFile,
+    ca,
     identity,
     agentVersion: AGENT_VERSION,
     clock,

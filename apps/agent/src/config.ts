@@ -37,3 +37,12 @@ export function parseAgentConfig(text: string, path: string): AgentConfig {
   }
   return parsed.data;
 }
+
+/** The gateway's CA certificate (server.caFile), read once; a missing file is a config error. */
+export async function readCaFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ConfigError(`server.caFile: cannot read ${path}: ${(error as Error).message}`);
+  }
+}

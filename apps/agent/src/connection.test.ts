@@ -99,4 +99,17 @@ describe('connection timing', () => {
     await gateway.waitFor(() => refused.connection.lastCloseCode === 4003);
     expect(clock.pending().at(-1)?.ms).toBe(60_000);
   });
+
+  it('keeps a pending connection open with a long watchdog instead of the handshake deadline', async () => {
+    gateway.autoAccept = false;
+    const clock = new ManualClock();
+    const identity = await Identity.loadOrCreate(new StateStore(dir), clock);
+    await identity.markEnrolled(clock);
+    const { connection } = await connect(clock);
+    gateway.devices.set(identity.deviceId, { publicKey: identity.publicKey, status: 'pending' });
+    connection.start();
+    clock.fireLatest();
+    await gateway.waitFor(() => connection.status === 'pending');
+    expect(clock.delays()).toEqual([120_000]);
+  });
 });

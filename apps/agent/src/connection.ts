@@ -1,7 +1,6 @@
 // The agent's side of /agent/v1: connect, answer the challenge (enroll or auth), then carry
 // frames until the socket closes, and reconnect with capped, jittered exponential backoff.
 // A malformed server frame is answered with an error frame and otherwise ignored.
-import { readFileSync } from 'node:fs';
 import { Backoff, initialJitter } from '@eos-fleet/shared/backoff';
 import {
   type AgentFrame,
@@ -26,7 +25,8 @@ export type ConnectionState = 'idle' | 'connecting' | 'handshaking' | 'pending' 
 export interface ConnectionOptions {
   url: string;
   enrollmentToken: string | undefined;
-  caFile?: string | undefined;
+  /** PEM of the CA that signed the gateway's certificate, read once at start. */
+  ca?: Buffer | undefined;
   identity: Identity;
   agentVersion: string;
   clock: Clock;
@@ -41,6 +41,8 @@ export interface ConnectionOptions {
 
 /** Close codes after which hammering the server is pointless: wait the longest delay. */
 const REFUSED = new Set<number>([CLOSE_CODES.rejected, CLOSE_CODES.enrollmentRefused, CLOSE_CODES.unsupportedVersion]);
+/** Watchdog after the handshake while the server has not told its heartbeat interval. */
+const SILENT_SERVER_MS = 120_000;
 
 export class AgentConnection {
   private socket: WebSocket | null = null;
@@ -112,11 +114,18 @@ export class AgentConnection {
     if (this.state === 'stopped') return;
     this.state = 'connecting';
     this.invalidFrames = 0;
-    const socket = new WebSocket(this.options.url, {
-      maxPayload: MAX_FRAME_BYTES,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      ...(this.options.caFile ? { ca: readFileSync(this.options.caFile) } : {}),
-    });
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.options.url, {
+        maxPayload: MAX_FRAME_BYTES,
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        ...(this.options.ca ? { ca: this.options.ca } : {}),
+      });
+    } catch (error) {
+      this.options.log.error(`cannot connect to ${this.options.url}: ${(error as Error).message}`);
+      this.schedule(this.backoff.next());
+      return;
+    }
     this.socket = socket;
     this.armLiveness(HANDSHAKE_TIMEOUT_MS * 2);
     socket.on('open', () => {
@@ -126,10 +135,9 @@ export class AgentConnection {
       if (this.socket !== socket) return;
       void this.onMessage(data, isBinary);
     });
-    // Pings only re-arm the watchdog once a heartbeat is known; before that the handshake
-    // watchdog armed above stays in place.
+    // Pings re-arm the watchdog once the handshake is done; before that its deadline stands.
     socket.on('ping', () => {
-      if (this.heartbeatMs > 0) this.armLiveness();
+      if (this.state === 'pending' || this.state === 'ready') this.armLiveness(this.watchdogMs());
     });
     socket.on('error', (error) => {
       this.options.log.warn(`connection to ${this.options.url}: ${error.message}`);
@@ -141,10 +149,12 @@ export class AgentConnection {
   }
 
   /** A server that stops pinging (half-open TCP) is noticed after two heartbeats. */
-  private armLiveness(ms = this.heartbeatMs > 0 ? this.heartbeatMs * 2 + 5000 : 0): void {
+  private watchdogMs(): number {
+    return this.heartbeatMs > 0 ? this.heartbeatMs * 2 + 5000 : SILENT_SERVER_MS;
+  }
+
+  private armLiveness(ms: number): void {
     this.cancelLiveness?.();
-    this.cancelLiveness = null;
-    if (ms <= 0) return;
     const socket = this.socket;
     this.cancelLiveness = this.options.clock.setTimer(() => {
       if (socket && this.socket === socket) {
@@ -230,6 +240,7 @@ export class AgentConnection {
         this.enrollNext = false;
         this.state = 'pending';
         this.backoff.reset();
+        this.armLiveness(this.watchdogMs());
         this.options.log.info(`device ${identity.deviceId} is pending acceptance`);
         return;
       case 'welcome':
@@ -241,7 +252,7 @@ export class AgentConnection {
         this.state = 'ready';
         this.backoff.reset();
         this.heartbeatMs = frame.heartbeatIntervalMs ?? 0;
-        this.armLiveness();
+        this.armLiveness(this.watchdogMs());
         this.options.log.info(`connected as ${identity.deviceId}`);
         this.options.onReady();
         return;

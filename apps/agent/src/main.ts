@@ -1,6 +1,6 @@
 // Entry point of the bundled agent: `eos-fleet-agent [--config PATH] [--check-config] [--version]`.
 import { startAgent } from './agent';
-import { ConfigError, loadAgentConfig } from './config';
+import { ConfigError, loadAgentConfig, readCaFile } from './config';
 import { env } from './env';
 import { AGENT_VERSION } from './version';
 
@@ -49,6 +49,7 @@ async function main(): Promise<number> {
   }
   const config = await loadAgentConfig(args.configPath);
   if (args.checkConfig) {
+    if (config.server.caFile) await readCaFile(config.server.caFile);
     process.stdout.write(`config ${args.configPath} is valid\n`);
     return 0;
   }
