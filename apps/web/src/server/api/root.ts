@@ -1,5 +1,7 @@
 import { accountRouter } from './routers/account';
 import { auditRouter } from './routers/audit';
+import { devicesRouter } from './routers/devices';
+import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
 import { operatorsRouter } from './routers/operators';
 import { createCallerFactory, createTRPCRouter } from './trpc';
@@ -7,6 +9,8 @@ import { createCallerFactory, createTRPCRouter } from './trpc';
 export const appRouter = createTRPCRouter({
   account: accountRouter,
   audit: auditRouter,
+  devices: devicesRouter,
+  enrollment: enrollmentRouter,
   fleet: fleetRouter,
   operators: operatorsRouter,
 });

@@ -2,6 +2,16 @@ import { DEVICE_STATUSES } from '@eos-fleet/shared/domain';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
 
+/** A presence row not refreshed for this long belongs to a gateway that died without saying so. */
+export const PRESENCE_STALE_MS = 60_000;
+
+export function isOnline(
+  presence: { online: boolean; lastSeenAt: Date } | null | undefined,
+  now = Date.now(),
+): boolean {
+  return Boolean(presence?.online && now - presence.lastSeenAt.getTime() < PRESENCE_STALE_MS);
+}
+
 export const listDevicesInput = z.object({
   status: z.enum(DEVICE_STATUSES).optional(),
   search: z.string().trim().max(100).optional(),
@@ -26,11 +36,12 @@ export async function listDevices(
     id: device.id,
     name: device.name,
     status: device.status,
-    online: device.presence?.online ?? false,
+    online: isOnline(device.presence),
     lastSeenAt: device.presence?.lastSeenAt ?? device.lastSeenAt,
     imageName: device.imageName,
     rootPrefixHash: device.rootPrefixHash,
     activeSlot: device.activeSlot,
     agentVersion: device.agentVersion,
+    labels: device.labels as Record<string, string>,
   }));
 }

@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context';
 import { labelsSchema } from '../enrollment/enrollment-tokens';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
+import { isOnline } from './list-devices';
 
 const deviceIdInput = z.object({ deviceId: z.uuid() });
 
@@ -139,7 +140,7 @@ export async function getDevice(
     name: device.name,
     status: device.status,
     labels: device.labels as Record<string, string>,
-    online: device.presence?.online ?? false,
+    online: isOnline(device.presence),
     lastSeenAt: device.presence?.lastSeenAt ?? device.lastSeenAt,
     connectedAt: device.presence?.connectedAt ?? null,
     rootPrefixHash: device.rootPrefixHash,

@@ -1,0 +1,367 @@
+'use client';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useParams, useRouter } from 'next/navigation';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { useCan } from '~/components/session';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Field,
+  Loading,
+  PageHeader,
+  Select,
+  TextInput,
+  formatTime,
+} from '~/components/ui';
+import { errorMessage, useTRPC } from '~/trpc/react';
+
+const STATE_TONES: Record<string, 'slate' | 'green' | 'amber' | 'red' | 'sky'> = {
+  queued: 'slate',
+  delivered: 'sky',
+  downloading: 'sky',
+  rebooting: 'amber',
+  verifying: 'amber',
+  succeeded: 'green',
+  failed: 'red',
+  timed_out: 'red',
+  rolled_back: 'red',
+  cancelled: 'slate',
+};
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt className="text-xs uppercase text-slate-500">{label}</dt>
+      <dd className="mt-0.5 break-all text-sm">{children ?? '—'}</dd>
+    </div>
+  );
+}
+
+function mib(bytes: number | null | undefined) {
+  return bytes === null || bytes === undefined ? '—' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export default function DevicePage() {
+  const { deviceId } = useParams<{ deviceId: string }>();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const canOperate = useCan('device.operate');
+  const canEnroll = useCan('device.enroll');
+  const device = useQuery(trpc.devices.get.queryOptions({ deviceId }, { refetchInterval: 3_000 }));
+  const commands = useQuery(
+    trpc.devices.commands.queryOptions({ deviceId }, { refetchInterval: 2_000 }),
+  );
+  const [engine, setEngine] = useState<'podman' | 'firecracker'>('podman');
+  const refresh = async () => {
+    await queryClient.invalidateQueries({ queryKey: trpc.devices.commands.queryKey({ deviceId }) });
+  };
+  const send = useMutation(trpc.devices.sendCommand.mutationOptions({ onSuccess: refresh }));
+  const cancel = useMutation(trpc.devices.cancelCommand.mutationOptions({ onSuccess: refresh }));
+  const decommission = useMutation(
+    trpc.devices.decommission.mutationOptions({ onSuccess: () => router.push('/devices') }),
+  );
+
+  if (device.error) return <p role="alert">{errorMessage(device.error)}</p>;
+  if (!device.data) return <Loading what="the device" />;
+  const d = device.data;
+  const accepted = d.status === 'accepted';
+
+  function onApply(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const imageName = String(form.get('imageName') ?? '').trim();
+    send.mutate({
+      deviceId,
+      kind: 'apply',
+      params: {
+        expectedRootPrefixHash: String(form.get('hash') ?? '').trim(),
+        ...(imageName ? { imageName } : {}),
+      },
+    });
+  }
+
+  function onRegister(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const value = (name: string) => String(form.get(name) ?? '').trim() || undefined;
+    const params =
+      engine === 'podman'
+        ? {
+            engine,
+            container: value('source'),
+            app: value('app'),
+            target: value('target'),
+            base: value('base'),
+          }
+        : { engine, vm: value('source'), app: value('app'), target: value('target') };
+    send.mutate({ deviceId, kind: 'flake.register', params });
+  }
+
+  return (
+    <>
+      <PageHeader
+        title={d.name}
+        description={`Device ${d.id}`}
+        actions={
+          <div className="flex gap-2">
+            <Badge tone={d.online ? 'green' : 'slate'}>{d.online ? 'online' : 'offline'}</Badge>
+            <Badge tone={accepted ? 'sky' : 'amber'}>{d.status}</Badge>
+          </div>
+        }
+      />
+      {(send.error ?? cancel.error ?? decommission.error) && (
+        <div className="mb-4">
+          <Alert>{errorMessage(send.error ?? cancel.error ?? decommission.error)}</Alert>
+        </div>
+      )}
+      <div className="grid grid-cols-1 gap-6 xl:grid-cols-3">
+        <Card className="p-4 xl:col-span-2">
+          <h2 className="mb-3 font-medium text-ink">Inventory</h2>
+          <dl className="grid grid-cols-2 gap-4 md:grid-cols-3" data-testid="inventory">
+            <Fact label="Root prefix hash">
+              <span className="font-mono text-xs" data-testid="root-prefix-hash">
+                {d.rootPrefixHash}
+              </span>
+            </Fact>
+            <Fact label="Active slot">
+              <span data-testid="active-slot">{d.activeSlot}</span>
+            </Fact>
+            <Fact label="Slot size">{mib(d.slotSize)}</Fact>
+            <Fact label="Image">{d.imageName}</Fact>
+            <Fact label="Update server">{d.updateServer}</Fact>
+            <Fact label="Arch / profile">{`${d.arch ?? '—'} / ${d.profile ?? '—'}`}</Fact>
+            <Fact label="OS">{d.osRelease?.prettyName ?? d.osRelease?.name}</Fact>
+            <Fact label="Commit pending">
+              {d.commitPending ? 'yes (booted, not committed)' : 'no'}
+            </Fact>
+            <Fact label="Agent">{d.agentVersion}</Fact>
+            <Fact label="State area free">{mib(d.stateDiskFree)}</Fact>
+            <Fact label="Last seen">{formatTime(d.lastSeenAt)}</Fact>
+            <Fact label="Labels">
+              {Object.entries(d.labels)
+                .map(([key, value]) => `${key}=${value}`)
+                .join(', ') || '—'}
+            </Fact>
+          </dl>
+          <h3 className="mb-2 mt-5 text-sm font-medium text-ink">Flakes</h3>
+          {d.flakes.length === 0 ? (
+            <p className="text-sm text-slate-500">No workloads registered.</p>
+          ) : (
+            <ul className="space-y-1 text-sm" data-testid="flakes">
+              {d.flakes.map((flake) => (
+                <li
+                  key={`${flake.engine}:${flake.name}`}
+                  className="flex items-center justify-between"
+                >
+                  <span>
+                    <Badge>{flake.engine}</Badge> <span className="font-medium">{flake.name}</span>{' '}
+                    <span className="text-xs text-slate-500">{flake.appPath}</span>
+                  </span>
+                  {canOperate && accepted && flake.appPath && (
+                    <Button
+                      variant="secondary"
+                      onClick={() =>
+                        send.mutate({
+                          deviceId,
+                          kind: 'flake.remove',
+                          params: { engine: flake.engine, app: flake.appPath },
+                        })
+                      }
+                    >
+                      Remove
+                    </Button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+
+        {canOperate && accepted && (
+          <Card className="space-y-4 p-4">
+            <h2 className="font-medium text-ink">Actions</h2>
+            <div className="flex flex-wrap gap-2">
+              <Button onClick={() => send.mutate({ deviceId, kind: 'check', params: {} })}>
+                Check for update
+              </Button>
+              <Button
+                variant="secondary"
+                onClick={() => send.mutate({ deviceId, kind: 'inventory.refresh', params: {} })}
+              >
+                Refresh inventory
+              </Button>
+              <Button
+                variant="danger"
+                onClick={() => {
+                  if (window.confirm('Point the boot loader at the other slot and reboot?'))
+                    send.mutate({ deviceId, kind: 'rollback', params: {} });
+                }}
+              >
+                Roll back
+              </Button>
+            </div>
+            <form
+              onSubmit={onApply}
+              noValidate
+              aria-label="Apply update"
+              className="space-y-2 border-t border-slate-200 pt-3"
+            >
+              <Field label="Apply image version (root prefix hash)">
+                <TextInput name="hash" placeholder="40 hex digits" className="font-mono" />
+              </Field>
+              <Field label="Image name (default: the device's)">
+                <TextInput name="imageName" placeholder={d.imageName ?? ''} />
+              </Field>
+              <Button type="submit">Apply update</Button>
+            </form>
+            <form
+              onSubmit={onRegister}
+              noValidate
+              aria-label="Register flake"
+              className="space-y-2 border-t border-slate-200 pt-3"
+            >
+              <Field label="Register a flake">
+                <Select
+                  value={engine}
+                  onChange={(event) => setEngine(event.target.value as 'podman' | 'firecracker')}
+                >
+                  <option value="podman">container (podman)</option>
+                  <option value="firecracker">VM (firecracker)</option>
+                </Select>
+              </Field>
+              <Field label={engine === 'podman' ? 'Container' : 'VM name'}>
+                <TextInput
+                  name="source"
+                  placeholder={engine === 'podman' ? 'suse-apps/lynx' : 'leap'}
+                />
+              </Field>
+              <Field label="App path">
+                <TextInput name="app" placeholder="/usr/share/flakes/bin/lynx" />
+              </Field>
+              <Field label="Target (optional)">
+                <TextInput name="target" placeholder="/usr/bin/lynx" />
+              </Field>
+              {engine === 'podman' && (
+                <Field label="Base container (optional)">
+                  <TextInput name="base" placeholder="basesystem" />
+                </Field>
+              )}
+              <Button type="submit">Register</Button>
+            </form>
+            {canEnroll && (
+              <div className="border-t border-slate-200 pt-3">
+                <Button
+                  variant="danger"
+                  onClick={() => {
+                    if (
+                      window.confirm(
+                        'Decommission this device? It will be disconnected and refused from now on.',
+                      )
+                    )
+                      decommission.mutate({ deviceId });
+                  }}
+                >
+                  Decommission
+                </Button>
+              </div>
+            )}
+          </Card>
+        )}
+      </div>
+
+      <Card className="mt-6">
+        <h2 className="border-b border-slate-200 px-4 py-3 font-medium text-ink">Commands</h2>
+        {commands.data?.length === 0 && (
+          <p className="p-4 text-sm text-slate-500">No commands sent to this device yet.</p>
+        )}
+        <ul data-testid="commands">
+          {commands.data?.map((command) => {
+            const progress = command.progress;
+            const percent =
+              progress?.bytesWritten && progress.totalBytes
+                ? Math.min(100, (100 * progress.bytesWritten) / progress.totalBytes)
+                : null;
+            return (
+              <li
+                key={command.id}
+                className="border-b border-slate-100 px-4 py-3 last:border-0"
+                data-testid={`command-${command.kind}`}
+                data-state={command.state}
+              >
+                <div className="flex flex-wrap items-center justify-between gap-2">
+                  <span className="flex items-center gap-2">
+                    <span className="font-mono text-sm">{command.kind}</span>
+                    <Badge tone={STATE_TONES[command.state] ?? 'slate'}>
+                      {command.state.replace('_', ' ')}
+                    </Badge>
+                    <span className="text-xs text-slate-500">{formatTime(command.createdAt)}</span>
+                  </span>
+                  {(command.state === 'queued' || command.state === 'delivered') &&
+                    !command.ackedAt &&
+                    canOperate && (
+                      <Button
+                        variant="secondary"
+                        onClick={() => cancel.mutate({ commandId: command.id })}
+                      >
+                        Cancel
+                      </Button>
+                    )}
+                </div>
+                {progress && !command.completedAt && (
+                  <p className="mt-1 text-xs text-slate-600" data-testid="command-progress">
+                    {progress.phase}
+                    {progress.bytesWritten !== undefined &&
+                      ` · ${mib(progress.bytesWritten)}${progress.totalBytes ? ` of ${mib(progress.totalBytes)}` : ''}`}
+                    {percent !== null && (
+                      <span className="ml-2 inline-block h-1.5 w-40 rounded bg-slate-200 align-middle">
+                        <span
+                          className="block h-1.5 rounded bg-brand-600"
+                          style={{ width: `${percent}%` }}
+                        />
+                      </span>
+                    )}
+                  </p>
+                )}
+                {command.error && (
+                  <p className="mt-1 text-xs text-red-700">
+                    {command.errorCode}: {command.error}
+                  </p>
+                )}
+                {command.result?.data && (
+                  <p
+                    className="mt-1 break-all font-mono text-xs text-slate-600"
+                    data-testid="command-result"
+                  >
+                    {Object.entries(command.result.data)
+                      .filter(([, value]) => value !== null && value !== undefined)
+                      .map(([key, value]) => `${key}=${String(value)}`)
+                      .join('  ')}
+                  </p>
+                )}
+                <details className="mt-1 text-xs text-slate-500">
+                  <summary>{command.events.length} events</summary>
+                  <ol className="ml-4 list-disc">
+                    {command.events.map((event) => (
+                      <li key={event.id}>
+                        {formatTime(event.createdAt)}{' '}
+                        {event.state && <strong>{event.state}</strong>} {event.message}
+                      </li>
+                    ))}
+                  </ol>
+                  {command.result?.output && (
+                    <pre className="mt-1 max-h-48 overflow-auto rounded bg-slate-100 p-2">
+                      {command.result.output}
+                    </pre>
+                  )}
+                </details>
+              </li>
+            );
+          })}
+        </ul>
+      </Card>
+    </>
+  );
+}
