@@ -4,12 +4,11 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT_SLOTS, deterministicGuid, findPartition, readGptFile, type GptPartition } from '@eos-fleet/shared';
+import { deviceCommandBundle } from './device-bundle';
 import {
   deviceConfigSchema,
   devicePaths,
@@ -46,20 +45,16 @@ export interface TestbedDeviceInfo {
   config: DeviceConfig;
 }
 
-const require = createRequire(import.meta.url);
-const DEVICE_COMMAND = fileURLToPath(new URL('./device-command.ts', import.meta.url));
-
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** An executable that runs one of the TypeScript stand-ins for this device. */
-function standInScript(tool: string, dir: string): string {
-  const loader = pathToFileURL(require.resolve('tsx')).href;
+/** An executable that runs one of the stand-ins (the device's bundle) for this device. */
+function standInScript(tool: string, dir: string, bundle: string): string {
   return (
     '#!/bin/sh\n' +
     `# EOS testbed stand-in for ${tool} (see image/testbed/README.md)\n` +
-    `exec ${shellQuote(process.execPath)} --import ${shellQuote(loader)} ${shellQuote(DEVICE_COMMAND)} ${tool} ${shellQuote(dir)} "$@"\n`
+    `exec ${shellQuote(process.execPath)} ${shellQuote(bundle)} ${tool} ${shellQuote(dir)} "$@"\n`
   );
 }
 
@@ -164,9 +159,11 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
         `Host *\n  Port ${sshPort}\n  BatchMode yes\n  ConnectTimeout 10\n`,
     );
     await writeExecutable(paths.ssh, `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`);
-    await writeExecutable(paths.osUpdate, standInScript('os-update', dir));
-    await writeExecutable(paths.fleet, standInScript('fleet', dir));
-    await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir));
+    await mkdir(path.dirname(paths.standInBundle), { recursive: true });
+    await writeFile(paths.standInBundle, await deviceCommandBundle());
+    await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
+    await writeExecutable(paths.fleet, standInScript('fleet', dir, paths.standInBundle));
+    await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir, paths.standInBundle));
     for (const pilot of [paths.podmanPilot, paths.firecrackerPilot]) {
       await writeExecutable(
         pilot,

@@ -80,6 +80,8 @@ export function devicePaths(dir: string) {
     fleet: at('usr', 'bin', 'fleet'),
     flakeCtl: at('usr', 'bin', 'flake-ctl'),
     podmanPilot: at('usr', 'bin', 'podman-pilot'),
+    /** The stand-ins' code (one esbuild bundle), run by the shims above. */
+    standInBundle: at('usr', 'lib', 'eos-testbed', 'device-command.mjs'),
     firecrackerPilot: at('usr', 'bin', 'firecracker-pilot'),
     /** The fleet container's copy of the shared key (read-only image store on EOS). */
     fleetContainerKey: at('var', 'lib', 'containers', 'loaded', 'fleet', 'id_fleet'),
