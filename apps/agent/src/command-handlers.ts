@@ -43,6 +43,16 @@ export interface HandlerContext {
 /** dd reports several times a second; the server needs far less. */
 const PROGRESS_INTERVAL_MS = 1000;
 
+const MINUTE = 60_000;
+/** Upper bounds per tool run; the runner is exclusive, so a hung tool would block every command. */
+export const TOOL_TIMEOUTS_MS = {
+  getKey: 5 * MINUTE,
+  check: 10 * MINUTE,
+  rollback: 10 * MINUTE,
+  flake: 15 * MINUTE,
+  flakePull: 2 * 60 * MINUTE,
+};
+
 export const succeeded = (data?: ResultData, output?: string): Verdict => ({
   status: 'succeeded',
   ...(data ? { data } : {}),
@@ -59,27 +69,32 @@ const finished = (verdict: Verdict): Outcome => ({ kind: 'finished', verdict });
 
 function exitText(result: ProcessResult): string {
   if (result.spawnError) return result.spawnError;
+  if (result.timedOut) return 'timed out and killed';
   return result.signal ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`;
 }
 
 async function runChecked(
   ctx: HandlerContext,
   argv: string[],
+  timeoutMs: number,
 ): Promise<{ ok: boolean; result: ProcessResult }> {
-  const result = await ctx.run(argv, { signal: ctx.signal });
+  const result = await ctx.run(argv, { signal: ctx.signal, timeoutMs });
   return { ok: result.exitCode === 0 && !result.spawnError, result };
 }
 
 /** `fleet --getkey` provides /run/id_fleet, which lives on tmpfs and is gone after every boot. */
 async function fetchKey(ctx: HandlerContext): Promise<Verdict | null> {
   ctx.progress({ phase: 'preparing', message: 'fleet --getkey' });
-  const { ok, result } = await runChecked(ctx, osUpdateArgv.getKey(ctx.config.paths.fleet));
+  const { ok, result } = await runChecked(ctx, osUpdateArgv.getKey(ctx.config.paths.fleet), TOOL_TIMEOUTS_MS.getKey);
   return ok ? null : failed('key_unavailable', `fleet --getkey failed: ${exitText(result)}`, combinedOutput(result));
 }
 
 async function runCheck(ctx: HandlerContext, params: CheckParams) {
   ctx.progress({ phase: 'checking' });
-  const result = await ctx.run(osUpdateArgv.check(ctx.config.paths.osUpdate, params), { signal: ctx.signal });
+  const result = await ctx.run(osUpdateArgv.check(ctx.config.paths.osUpdate, params), {
+    signal: ctx.signal,
+    timeoutMs: TOOL_TIMEOUTS_MS.check,
+  });
   return { outcome: parseCheckOutput(result.stdout), result };
 }
 
@@ -137,6 +152,8 @@ async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome>
   let stdoutSoFar = '';
   const result = await ctx.run(osUpdateArgv.apply(ctx.config.paths.osUpdate, params), {
     signal: ctx.signal,
+    // Past the deadline the server has given up on this apply; a stalled stream stops there.
+    timeoutMs: Math.max(0, Date.parse(params.deadline) - ctx.clock.now().getTime()),
     onStderr: (chunk) => dd.push(chunk),
     onStdout: (chunk) => {
       stdoutSoFar += chunk;
@@ -149,6 +166,9 @@ async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome>
     },
   });
   if (ctx.signal.aborted) return { kind: 'awaiting_reboot' };
+  if (result.timedOut) {
+    return finished(failed('deadline_exceeded', `os-update --apply was still running at the deadline ${params.deadline}`, combinedOutput(result)));
+  }
   // On a device os-update --apply never returns: kexec ends every process. Returning means it
   // stopped before kexec (e.g. the image does not fit the slot), whatever the exit code says.
   return finished(failed('apply_failed', `os-update --apply returned without kexec (${exitText(result)})`, combinedOutput(result)));
@@ -163,7 +183,7 @@ async function rollback(ctx: HandlerContext): Promise<Outcome> {
     reboot: { previousSlot: before.activeSlot, previousBootId: before.bootId },
   });
   ctx.progress({ phase: 'rebooting' });
-  const rolled = await runChecked(ctx, osUpdateArgv.rollback(ctx.config.paths.osUpdate));
+  const rolled = await runChecked(ctx, osUpdateArgv.rollback(ctx.config.paths.osUpdate), TOOL_TIMEOUTS_MS.rollback);
   if (ctx.signal.aborted) return { kind: 'awaiting_reboot' };
   if (!rolled.ok) {
     return finished(failed('rollback_failed', `os-update --rollback --reboot failed: ${exitText(rolled.result)}`, combinedOutput(rolled.result)));
@@ -172,9 +192,9 @@ async function rollback(ctx: HandlerContext): Promise<Outcome> {
   return { kind: 'awaiting_reboot' };
 }
 
-async function flake(ctx: HandlerContext, argv: string[]): Promise<Outcome> {
+async function flake(ctx: HandlerContext, argv: string[], timeoutMs = TOOL_TIMEOUTS_MS.flake): Promise<Outcome> {
   ctx.progress({ phase: 'running' });
-  const { ok, result } = await runChecked(ctx, argv);
+  const { ok, result } = await runChecked(ctx, argv, timeoutMs);
   await ctx.reportInventory();
   if (!ok) return finished(failed('flake_failed', `${argv.slice(1, 3).join(' ')} failed: ${exitText(result)}`, combinedOutput(result)));
   return finished(succeeded(undefined, combinedOutput(result)));
@@ -194,7 +214,7 @@ export async function executeCommand(command: Command, ctx: HandlerContext): Pro
     case 'flake.remove':
       return flake(ctx, flakeRemoveArgv(flakeCtl, command.params));
     case 'flake.pull':
-      return flake(ctx, flakePullArgv(flakeCtl, command.params));
+      return flake(ctx, flakePullArgv(flakeCtl, command.params), TOOL_TIMEOUTS_MS.flakePull);
     case 'inventory.refresh':
       await ctx.reportInventory();
       return finished(succeeded());

@@ -7,6 +7,8 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   signal?: AbortSignal;
+  /** Kills the process (SIGKILL) after this long: a hung tool must not block the runner forever. */
+  timeoutMs?: number;
 }
 
 export interface ProcessResult {
@@ -17,6 +19,8 @@ export interface ProcessResult {
   stderr: string;
   /** Set when the executable could not be started at all (ENOENT, EACCES). */
   spawnError?: string;
+  /** Set when it was killed for running longer than timeoutMs. */
+  timedOut?: boolean;
 }
 
 export type ProcessRunner = (argv: readonly string[], options?: RunOptions) => Promise<ProcessResult>;
@@ -43,6 +47,14 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
       env: { ...process.env, LC_ALL: 'C' },
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -56,12 +68,14 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (settled || error.name === 'AbortError') return;
       settled = true;
+      clearTimeout(timer);
       resolve({ exitCode: null, signal: null, stdout, stderr, spawnError: `${command}: ${error.message}` });
     });
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
-      resolve({ exitCode: code, signal, stdout, stderr });
+      clearTimeout(timer);
+      resolve({ exitCode: code, signal, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
     });
   });
 
