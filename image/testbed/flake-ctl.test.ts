@@ -62,6 +62,17 @@ describe('flake-ctl stand-in', () => {
     expect(parseYaml(await readFile(path.join(modern.paths.flakesDir, 'lynx.yaml'), 'utf8'))).toMatchObject({ container: { name: 'other' } });
   }, 30_000);
 
+  it('wants option values that start with "-" escaped, as clap does', async () => {
+    const app = path.join(modern.paths.flakesBin, 'escaped');
+    const raw = await flakeCtl(modern, 'podman', 'register', '--container', 'c', '--app', app, '--opt', '-ti');
+    expect(raw.code).toBe(2);
+    expect(raw.stderr).toMatch(/^error: The argument '--opt <OPT>' requires a value but none was supplied/);
+    const escaped = await flakeCtl(modern, 'podman', 'register', '--container', 'c', '--app', app, '--opt', '\\-ti');
+    expect(escaped.code).toBe(0);
+    expect(await readFile(path.join(modern.paths.flakesDir, 'escaped.yaml'), 'utf8')).toContain('    podman:\n      - "-ti"\n');
+    expect((await flakeCtl(modern, 'podman', 'remove', '--app', app)).code).toBe(0);
+  }, 30_000);
+
   it('rejects relative app paths and layers without a base, leaving nothing behind', async () => {
     const relative = await flakeCtl(modern, 'podman', 'register', '--container', 'c', '--app', 'bin/x');
     expect(relative.code).toBe(1);

@@ -51,7 +51,8 @@ function parseOptions(argv: string[], valued: readonly string[], flags: readonly
     const [name = '', inline] = word.startsWith('--') ? word.slice(2).split(/=(.*)/s, 2) : [''];
     if (valued.includes(name)) {
       const value = inline ?? argv[++index];
-      if (value === undefined) {
+      // clap takes a word starting with "-" for an option, hence flake-pilot's '\-x' escapes.
+      if (value === undefined || (inline === undefined && value.startsWith('-'))) {
         throw new UsageError(`error: The argument '--${name} <${name.toUpperCase().replace(/-/g, '_')}>' requires a value but none was supplied\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`);
       }
       parsed.values.set(name, [...(parsed.values.get(name) ?? []), value]);
