@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { exec, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { buildEosImage, type BuiltEosImage } from '@eos-fleet/image';
 import { GPT_TYPE, planGpt, writeGpt } from '@eos-fleet/shared';
 import pino from 'pino';
@@ -21,6 +22,7 @@ import {
 } from './testing/fixtures';
 import { startUpdateServer, type RunningUpdateServer } from './update-server';
 
+const execAsync = promisify(exec);
 const MiB = 1024 * 1024;
 const sizes = { uefi: 2, root: 12, spare: 1 };
 const TOKEN = 'test-catalog-token-0123456789';
@@ -236,6 +238,31 @@ describe('serving streams', () => {
     // The configured publish dir is accepted as well as EOS's literal path.
     const local = await runSsh(s.key, s.server.sshPort, `sudo cat ${s.publishDir}/EOS.x86_64-AB.raw.firmware`);
     expect(local.stdout.equals(fw.stdout)).toBe(true);
+  });
+
+  it("gives os-update --check's pipeline (ssh | head -c 10M | sha1sum) the root prefix hash, and frees the cut stream", async () => {
+    const ssh = sshArgs(s.key, s.server.sshPort, `sudo cat ${EOS_DIR}/EOS.x86_64-AB.raw.dev`)
+      .map((a) => `'${a}'`)
+      .join(' ');
+    // Async: the server runs in this process and must keep serving while the pipeline runs.
+    const { stdout } = await execAsync(`/usr/bin/ssh ${ssh} | head -c 10M | sha1sum`, { shell: '/bin/bash' });
+    expect(stdout).toBe(`${v1.rootPrefixHash}  -\n`);
+    // head closed the pipe after 10 MiB: ssh went away mid-stream, the server lets go of it.
+    for (let i = 0; i < 50 && (await catalog(s)).server.activeStreams.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await catalog(s)).server.activeStreams).toEqual([]);
+
+    // Same for an HTTP client that hangs up early.
+    const req = request({ host: '127.0.0.1', port: s.server.httpPort, path: '/os-images/EOS.x86_64-AB.raw.dev', agent: false });
+    req.end();
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    await once(res, 'readable');
+    res.destroy();
+    for (let i = 0; i < 50 && (await catalog(s)).server.activeStreams.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await catalog(s)).server.activeStreams).toEqual([]);
   });
 
   it('answers test -e and a missing file like the real commands', async () => {
