@@ -70,4 +70,27 @@ describe('journal', () => {
     const reloaded = await Journal.load(store);
     expect(reloaded.get('c1')).toMatchObject({ state: 'done', result: { status: 'succeeded' } });
   });
+
+  it('keeps old results small and drops the oldest beyond its bound', async () => {
+    const store = new StateStore(dir);
+    const journal = await Journal.load(store, { keepFinished: 50, keepOutput: 5 });
+    for (let i = 0; i < 60; i++) {
+      await journal.put({
+        id: `c${i}`,
+        kind: 'check',
+        params: { server: 'u@h' },
+        receivedAt: 'now',
+        state: 'done',
+        result: { status: 'succeeded', output: 'x'.repeat(1000), data: { updateAvailable: false }, finishedAt: 'later' },
+        reported: true,
+      });
+    }
+    expect(journal.get('c9')).toBeUndefined();
+    expect(journal.get('c10')?.result).toEqual({ status: 'succeeded', data: { updateAvailable: false }, finishedAt: 'later' });
+    expect(journal.get('c10')?.params).toBeUndefined();
+    expect(journal.get('c59')?.result?.output).toHaveLength(1000);
+    expect(journal.get('c59')?.params).toEqual({ server: 'u@h' });
+    const onDisk = JSON.parse(await readFile(store.path('journal.json'), 'utf8')) as { entries: unknown[] };
+    expect(onDisk.entries).toHaveLength(50);
+  });
 });

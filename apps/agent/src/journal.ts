@@ -8,8 +8,16 @@ import { z } from 'zod';
 import { type StateStore } from './state-store';
 
 const JOURNAL_FILE = 'journal.json';
-/** Finished entries kept for answering re-deliveries; the server stops re-sending long before. */
-const KEEP_FINISHED = 500;
+export interface JournalLimits {
+  /** Finished entries kept for answering re-deliveries; the server stops re-sending long before. */
+  keepFinished: number;
+  /**
+   * Finished entries that keep their output and params. Older ones keep id, status, error and
+   * data only, so the file (rewritten and fsynced on every change) stays small on an SD card.
+   */
+  keepOutput: number;
+}
+const DEFAULT_LIMITS: JournalLimits = { keepFinished: 500, keepOutput: 20 };
 
 const storedResultSchema = z.object({
   status: z.enum(['succeeded', 'failed']),
@@ -48,13 +56,14 @@ export class Journal {
   private constructor(
     private readonly store: StateStore,
     private entries: JournalEntry[],
+    private readonly limits: JournalLimits,
   ) {}
 
   private writing: Promise<void> = Promise.resolve();
 
-  static async load(store: StateStore): Promise<Journal> {
+  static async load(store: StateStore, limits: JournalLimits = DEFAULT_LIMITS): Promise<Journal> {
     const file = await store.readJson(JOURNAL_FILE, journalFileSchema);
-    return new Journal(store, file?.entries ?? []);
+    return new Journal(store, file?.entries ?? [], limits);
   }
 
   get(id: string): JournalEntry | undefined {
@@ -70,12 +79,7 @@ export class Journal {
    * contains it is on disk. Writes are chained, so the file never goes back to an older snapshot.
    */
   async put(entry: JournalEntry): Promise<void> {
-    let next = [...this.entries.filter((e) => e.id !== entry.id), entry];
-    const finished = next.filter((e) => e.state === 'done');
-    if (finished.length > KEEP_FINISHED) {
-      const drop = new Set(finished.slice(0, finished.length - KEEP_FINISHED).map((e) => e.id));
-      next = next.filter((e) => !drop.has(e.id));
-    }
+    const next = compact([...this.entries.filter((e) => e.id !== entry.id), entry], this.limits);
     this.entries = next;
     const write = this.writing.then(() => this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }));
     this.writing = write.catch(() => undefined);
@@ -93,6 +97,19 @@ export class Journal {
   async finish(id: string, result: StoredResult): Promise<JournalEntry> {
     return this.update(id, { state: 'done', result, reported: false });
   }
+}
+
+function compact(entries: JournalEntry[], limits: JournalLimits): JournalEntry[] {
+  const finished = entries.filter((e) => e.state === 'done');
+  const drop = new Set(finished.slice(0, Math.max(0, finished.length - limits.keepFinished)).map((e) => e.id));
+  const slim = new Set(finished.slice(0, Math.max(0, finished.length - limits.keepOutput)).map((e) => e.id));
+  return entries
+    .filter((e) => !drop.has(e.id))
+    .map((e) => {
+      if (!slim.has(e.id) || (e.params === undefined && e.result?.output === undefined)) return e;
+      const { output: _output, ...result } = e.result ?? { status: 'failed' as const, finishedAt: '' };
+      return { ...e, params: undefined, ...(e.result ? { result } : {}) };
+    });
 }
 
 export type { ResultData };
