@@ -18,6 +18,7 @@ import type { StreamRegistry } from './stream-registry';
 const { Server, utils } = ssh2;
 
 export const REFUSED_EXIT = 126;
+const LOGIN_GRACE_MS = 30_000;
 
 export interface SshDeps {
   store: ImageStore;
@@ -154,7 +155,12 @@ export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { 
     }, (client, info) => {
     const remote = `${info.ip}:${info.port}`;
     connections.add(client);
-    client.on('close', () => connections.delete(client));
+    // Like sshd's LoginGraceTime: a connection that does not authenticate in time is dropped.
+    const loginGrace = setTimeout(() => client.end(), LOGIN_GRACE_MS);
+    client.on('close', () => {
+      clearTimeout(loginGrace);
+      connections.delete(client);
+    });
     client.on('error', (err) => deps.log.debug({ remote, err: err.message }, 'ssh client error'));
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
@@ -178,6 +184,7 @@ export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { 
         .catch(() => ctx.reject());
     });
     client.on('ready', () => {
+      clearTimeout(loginGrace);
       client.on('session', (accept) => {
         const session = accept();
         session.on('exec', (acceptExec, _reject, execInfo) => {
