@@ -2,6 +2,7 @@
 // runner) comes in through AgentDeps, so tests run the whole agent against temp dirs and stubs.
 import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { type Clock, systemClock } from './clock';
+import { readBootId, writeAgentStatus, type AgentStatus } from './agent-status';
 import { CommandProcessor } from './command-processor';
 import { readCaFile } from './config';
 import { AgentConnection } from './connection';
@@ -57,6 +58,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   });
   await processor.recover();
 
+  let status: AgentStatus = {
+    bootId: await readBootId(config.paths.bootId),
+    pid: process.pid,
+    agentVersion: AGENT_VERSION,
+    startedAt: clock.now().toISOString(),
+    handshakeAt: null,
+    deviceStatus: 'unknown',
+  };
+  const updateStatus = (deviceStatus: AgentStatus['deviceStatus']): void => {
+    if (status.deviceStatus === deviceStatus && status.handshakeAt !== null) return;
+    status = { ...status, deviceStatus, handshakeAt: status.handshakeAt ?? clock.now().toISOString() };
+    writeAgentStatus(store, status).catch((error: unknown) => log.warn(`status: ${(error as Error).message}`));
+  };
+  await writeAgentStatus(store, status);
+
   connection = new AgentConnection({
     url: config.server.url,
     enrollmentToken: config.server.enrollmentToken,
@@ -68,7 +84,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     reconnect: config.reconnect,
     ...(deps.random ? { random: deps.random } : {}),
     facts: () => inventory.collect(),
+    onPending: () => updateStatus('pending'),
     onReady: () => {
+      updateStatus('accepted');
       processor.onWelcome().catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
     },
     onCommand: (frame) => void processor.onCommand(frame),

@@ -81,6 +81,12 @@ describe('bundled agent', () => {
       const inventory = await gateway.waitFor(() => gateway.framesOf('inventory')[0]);
       expect(inventory.inventory.activeSlot).toBe('p.lxreadonly');
       expect(gateway.framesOf('enroll')).toHaveLength(1);
+      expect(await runBundle(['--health', '--wait', '5', '--config', config])).toMatchObject({ code: 0, stdout: 'healthy\n' });
+      // A new boot: the status file is from the previous one until the agent handshakes again.
+      await device.boot('p.lxreadonly', false);
+      const stale = await runBundle(['--health', '--config', config]);
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toMatch(/no agent has started in this boot/);
       // SIGTERM (systemd stop) ends it cleanly and promptly.
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');

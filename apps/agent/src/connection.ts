@@ -36,6 +36,8 @@ export interface ConnectionOptions {
   /** Device facts for the enroll frame. */
   facts(): Promise<Inventory>;
   onReady(): void;
+  /** The server answered the handshake with pending. */
+  onPending?(): void;
   onCommand(frame: CommandFrame): void;
 }
 
@@ -242,6 +244,7 @@ export class AgentConnection {
         this.backoff.reset();
         this.armLiveness(this.watchdogMs());
         this.options.log.info(`device ${identity.deviceId} is pending acceptance`);
+        this.options.onPending?.();
         return;
       case 'welcome':
         if ((this.state !== 'handshaking' && this.state !== 'pending') || frame.deviceId !== identity.deviceId) {

@@ -1,23 +1,30 @@
 // Entry point of the bundled agent: `eos-fleet-agent [--config PATH] [--check-config] [--version]`.
+import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { startAgent } from './agent';
+import { evaluateHealth, readAgentStatus, readBootId } from './agent-status';
 import { ConfigError, loadAgentConfig, readCaFile } from './config';
 import { env } from './env';
+import { StateStore } from './state-store';
 import { AGENT_VERSION } from './version';
 
-const USAGE = `usage: eos-fleet-agent [--config PATH] [--check-config] [--version]
+const USAGE = `usage: eos-fleet-agent [--config PATH] [--check-config | --health [--wait SECONDS] | --version]
   --config PATH     config file (default $EOS_FLEET_AGENT_CONFIG or /etc/eos-fleet/agent.yml)
   --check-config    validate the config file and exit
+  --health          exit 0 when the agent of this boot has reached the server, 1 otherwise
+  --wait SECONDS    with --health: wait up to this long for it
   --version         print the agent version and exit`;
 
 interface Args {
   configPath: string;
   checkConfig: boolean;
+  health: boolean;
+  waitSeconds: number;
   version: boolean;
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const args: Args = { configPath: env.configPath, checkConfig: false, version: false, help: false };
+  const args: Args = { configPath: env.configPath, checkConfig: false, health: false, waitSeconds: 0, version: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--config') {
@@ -26,6 +33,12 @@ function parseArgs(argv: string[]): Args | string {
       args.configPath = value;
     } else if (arg?.startsWith('--config=')) args.configPath = arg.slice('--config='.length);
     else if (arg === '--check-config') args.checkConfig = true;
+    else if (arg === '--health') args.health = true;
+    else if (arg === '--wait') {
+      const value = Number(argv[++i]);
+      if (!Number.isFinite(value) || value < 0) return '--wait needs a number of seconds';
+      args.waitSeconds = value;
+    }
     else if (arg === '--version') args.version = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else return `unknown argument: ${String(arg)}`;
@@ -53,6 +66,7 @@ async function main(): Promise<number> {
     process.stdout.write(`config ${args.configPath} is valid\n`);
     return 0;
   }
+  if (args.health) return healthCheck(config, args.waitSeconds);
   const agent = await startAgent(config);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -63,6 +77,24 @@ async function main(): Promise<number> {
   // awaited where they happen), and lingering sockets must not keep systemd waiting.
   await new Promise((resolve) => setTimeout(resolve, 200));
   process.exit(0);
+}
+
+/** For a unit that gates the commit of a new slot: polls the running agent's status file. */
+async function healthCheck(config: AgentConfig, waitSeconds: number): Promise<number> {
+  const store = new StateStore(config.stateDir);
+  const until = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    const health = evaluateHealth(await readAgentStatus(store), await readBootId(config.paths.bootId));
+    if (health.healthy) {
+      process.stdout.write('healthy\n');
+      return 0;
+    }
+    if (Date.now() >= until) {
+      process.stderr.write(`unhealthy: ${health.reason}\n`);
+      return 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 main().then(
