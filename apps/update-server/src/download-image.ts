@@ -15,13 +15,39 @@ export class FetchError extends Error {
   override name = 'FetchError';
 }
 
-async function openSource(url: string, signal: AbortSignal): Promise<Readable> {
-  if (url.startsWith('file:')) return createReadStream(fileURLToPath(url));
-  const res = await fetch(url, { signal, redirect: 'follow' });
+/** What upstream said about the image last time, to ask "changed since?" (ETag / Last-Modified). */
+export interface UpstreamValidators {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+}
+
+type Source = { notModified: true } | { notModified: false; body: Readable; validators: UpstreamValidators };
+
+async function openSource(url: string, signal: AbortSignal, known: UpstreamValidators | undefined): Promise<Source> {
+  if (url.startsWith('file:')) {
+    return { notModified: false, body: createReadStream(fileURLToPath(url)), validators: {} };
+  }
+  const headers: Record<string, string> = {};
+  if (known?.etag) headers['If-None-Match'] = known.etag;
+  if (known?.lastModified) headers['If-Modified-Since'] = known.lastModified;
+  const res = await fetch(url, { signal, redirect: 'follow', headers });
+  if (res.status === 304) {
+    await res.body?.cancel();
+    return { notModified: true };
+  }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
     throw new FetchError(`HTTP ${res.status} ${res.statusText} from ${url}`);
   }
+  const validators = {
+    etag: res.headers.get('etag') ?? undefined,
+    lastModified: res.headers.get('last-modified') ?? undefined,
+  };
+  return { notModified: false, body: checkedBody(res, url), validators };
+}
+
+function checkedBody(res: Response, url: string): Readable {
+  if (!res.body) throw new FetchError(`empty response from ${url}`);
   const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   const expected = res.headers.get('content-length');
   if (expected === null || res.headers.get('content-encoding')) return body;
@@ -79,17 +105,19 @@ async function xzDecompress(input: string, output: string, xzPath: string, signa
 export async function downloadImage(
   url: string,
   dest: string,
-  options: { xzPath: string; signal: AbortSignal },
-): Promise<void> {
+  options: { xzPath: string; signal: AbortSignal; known?: UpstreamValidators | undefined },
+): Promise<{ notModified: boolean; validators: UpstreamValidators }> {
   const download = `${dest}.download`;
   try {
-    const source = await openSource(url, options.signal);
-    await pipeline(source, createWriteStream(download), { signal: options.signal });
+    const source = await openSource(url, options.signal, options.known);
+    if (source.notModified) return { notModified: true, validators: options.known ?? {} };
+    await pipeline(source.body, createWriteStream(download), { signal: options.signal });
     if (await isXz(download)) {
       await xzDecompress(download, dest, options.xzPath, options.signal);
     } else {
       await rename(download, dest);
     }
+    return { notModified: false, validators: source.validators };
   } catch (err) {
     await rm(dest, { force: true });
     if (err instanceof FetchError) throw err;

@@ -4,8 +4,15 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { downloadImage } from './download-image';
-import type { FetchOutcome, ImageStore } from './image-store';
+import type { FetchOutcome, ImageStore, ImageVersion } from './image-store';
 import { readOsUpdateYml } from './os-update-yml';
+
+function stripUndefined(v: { etag?: string | undefined; lastModified?: string | undefined }): {
+  etag?: string;
+  lastModified?: string;
+} {
+  return { ...(v.etag ? { etag: v.etag } : {}), ...(v.lastModified ? { lastModified: v.lastModified } : {}) };
+}
 
 export interface FetchResult {
   name: string;
@@ -75,8 +82,20 @@ export class ImageFetcher {
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.fetchTimeoutMs)]);
     const t0 = Date.now();
     try {
-      await downloadImage(url, staged, { xzPath: this.options.xzPath, signal });
-      const { outcome, version } = await this.store.accept(name, url, staged);
+      const current = this.store.current(record);
+      const known = current && record.upstream?.url === url ? record.upstream : undefined;
+      const download = await downloadImage(url, staged, { xzPath: this.options.xzPath, signal, known });
+      let outcome: FetchOutcome;
+      let version: ImageVersion;
+      if (download.notModified && current) {
+        // 304: upstream vouches for the image we have; no download, no hashing.
+        outcome = 'unchanged';
+        version = current;
+        version.lastSeen = new Date().toISOString();
+      } else {
+        ({ outcome, version } = await this.store.accept(name, url, staged));
+        record.upstream = { url, ...stripUndefined(download.validators) };
+      }
       record.fetch = {
         ...record.fetch,
         state: 'ok',

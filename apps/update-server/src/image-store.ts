@@ -46,6 +46,11 @@ const recordSchema = z.object({
   /** Newest first. */
   versions: z.array(versionSchema),
   fetch: fetchStatusSchema,
+  /** Upstream's validators for the current version, to skip unchanged downloads (304). */
+  upstream: z
+    .object({ url: z.string(), etag: z.string().optional(), lastModified: z.string().optional() })
+    .nullable()
+    .default(null),
 });
 export type ImageRecord = z.infer<typeof recordSchema>;
 
@@ -161,6 +166,7 @@ export class ImageStore {
         currentSha1: null,
         versions: [],
         fetch: { state: 'never', lastAttemptAt: null, lastSuccessAt: null, lastChangeAt: null, lastError: null },
+        upstream: null,
       };
       this.records.set(name, record);
     }

@@ -144,6 +144,16 @@ describe('fetch and publish', () => {
     const raw = await build(s.dir, '2');
     const res = await httpGet(s.server.httpPort, '/os-images/EOS.x86_64-AB.raw.dev');
     expect(res.body.equals(partitionBytes(raw.path, raw.root))).toBe(true);
+
+    // Unchanged upstream: a conditional request (ETag) answers 304, nothing is downloaded again.
+    expect((await s.server.fetchNow())[0]?.outcome).toBe('unchanged');
+    expect(upstream.downloads.get('/EOS.x86_64-AB.raw.xz')).toBe(1);
+    // A new file at the same URL is downloaded; same bytes are still recognised as unchanged by sha1.
+    copyFileSync(v2xz.path, join(s.dir, 'v2-copy.raw.xz'));
+    upstream.routes.set('/EOS.x86_64-AB.raw.xz', { file: join(s.dir, 'v2-copy.raw.xz') });
+    const [again] = await s.server.fetchNow();
+    expect(again).toMatchObject({ outcome: 'unchanged', sha1: v2xz.sha1 });
+    expect(upstream.downloads.get('/EOS.x86_64-AB.raw.xz')).toBe(2);
   });
 
   it('records a broken upstream as a fetch error and keeps the last good version', async () => {

@@ -2,7 +2,7 @@
 // EOS-shaped images from @eos-fleet/image, and a tiny upstream HTTP server.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,21 +63,33 @@ export function partitionBytes(imagePath: string, part: { offset: number; size: 
   return readFileSync(imagePath).subarray(part.offset, part.offset + part.size);
 }
 
-/** A tiny upstream: serves files from a map of routes; `truncate` routes lie about their length. */
+/**
+ * A tiny upstream: serves files from a map of routes with an ETag (size and mtime) and answers
+ * If-None-Match with 304; `truncate` routes lie about their length. Counts full downloads per path.
+ */
 export async function startUpstream(): Promise<{
   url: (path: string) => string;
   routes: Map<string, { file: string; truncate?: boolean; status?: number }>;
+  downloads: Map<string, number>;
   close: () => Promise<void>;
 }> {
   const routes = new Map<string, { file: string; truncate?: boolean; status?: number }>();
+  const downloads = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const route = routes.get(req.url ?? '');
     if (!route || route.status) {
       res.writeHead(route?.status ?? 404);
       return void res.end('not found');
     }
+    const st = statSync(route.file);
+    const etag = `"${st.size}-${st.mtimeMs}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag });
+      return void res.end();
+    }
+    downloads.set(req.url ?? '', (downloads.get(req.url ?? '') ?? 0) + 1);
     const body = readFileSync(route.file);
-    res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream' });
+    res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream', ETag: etag });
     if (route.truncate) {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
       return;
@@ -90,6 +102,7 @@ export async function startUpstream(): Promise<{
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     routes,
+    downloads,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
