@@ -275,6 +275,24 @@ describe('serving streams', () => {
     expect((await catalog(s)).server.activeStreams).toEqual([]);
   });
 
+  it("takes os-update's exact ssh command line, the port given in an ssh:// --server", async () => {
+    // os-update passes no -p: `--server ssh://fleet@127.0.0.1:PORT` carries the port.
+    const child = spawn(
+      '/usr/bin/ssh',
+      [
+        '-i', s.key,
+        '-o', 'StrictHostKeyChecking=no',
+        '-o', 'UserKnownHostsFile=/dev/null',
+        '-o', 'LogLevel=ERROR',
+        `ssh://fleet@127.0.0.1:${s.server.sshPort}`,
+        `test -e ${EOS_DIR}/EOS.x86_64-AB.raw.dev`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code).toBe(0);
+  });
+
   it('answers test -e and a missing file like the real commands', async () => {
     expect((await runSsh(s.key, s.server.sshPort, `test -e ${EOS_DIR}/EOS.x86_64-AB.raw.dev`)).code).toBe(0);
     expect((await runSsh(s.key, s.server.sshPort, `test -e ${EOS_DIR}/EOS.x86_64-AB.raw.firmware`)).code).toBe(0);
