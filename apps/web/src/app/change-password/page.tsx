@@ -4,6 +4,7 @@ import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { Alert, Button, Field, TextInput } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { formText } from '~/lib/form';
 
 export default function ChangePasswordPage() {
   const trpc = useTRPC();
@@ -22,10 +23,10 @@ export default function ChangePasswordPage() {
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const newPassword = String(form.get('newPassword') ?? '');
-    setMismatch(newPassword !== String(form.get('confirm') ?? ''));
-    if (newPassword !== String(form.get('confirm') ?? '')) return;
-    change.mutate({ currentPassword: String(form.get('currentPassword') ?? ''), newPassword });
+    const newPassword = formText(form, 'newPassword');
+    setMismatch(newPassword !== formText(form, 'confirm'));
+    if (newPassword !== formText(form, 'confirm')) return;
+    change.mutate({ currentPassword: formText(form, 'currentPassword'), newPassword });
   }
 
   return (

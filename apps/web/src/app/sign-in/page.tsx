@@ -3,6 +3,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useState, type FormEvent } from 'react';
 import { Alert, Button, Field, TextInput } from '~/components/ui';
 import { authClient } from '~/lib/auth-client';
+import { formText } from '~/lib/form';
 
 /** Only a local path may follow sign-in: an absolute URL would make this an open redirect. */
 function safeNext(value: string | null): string {
@@ -21,8 +22,8 @@ function SignInForm() {
     setPending(true);
     setError(null);
     const { error: failure } = await authClient.signIn.email({
-      email: String(form.get('email') ?? ''),
-      password: String(form.get('password') ?? ''),
+      email: formText(form, 'email'),
+      password: formText(form, 'password'),
     });
     setPending(false);
     if (failure) {

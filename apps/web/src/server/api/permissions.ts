@@ -24,7 +24,7 @@ export const PERMISSIONS = {
 export type Permission = keyof typeof PERMISSIONS;
 
 export function can(role: OperatorRole, permission: Permission): boolean {
-  return (PERMISSIONS[permission] as readonly OperatorRole[]).includes(role);
+  return PERMISSIONS[permission].includes(role);
 }
 
 export function permissionsOf(role: OperatorRole): Permission[] {

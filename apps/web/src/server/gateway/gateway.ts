@@ -22,7 +22,6 @@ import {
   type AuthFrame,
   type EnrollFrame,
   type FrameErrorCode,
-  type RejectedFrame,
   type ServerFrame,
 } from '@eos-fleet/shared/protocol/index';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -166,7 +165,7 @@ export function createGateway(options: GatewayOptions) {
       if (verdict.reason !== 'auth_failed') {
         send(session, {
           type: 'rejected',
-          reason: verdict.reason as RejectedFrame['reason'],
+          reason: verdict.reason,
           message: verdict.message,
         });
       }
@@ -262,7 +261,7 @@ export function createGateway(options: GatewayOptions) {
     ws.on('message', (data, isBinary) => {
       if (isBinary)
         return frameError(session, 'invalid_frame', 'binary frames are not part of the protocol');
-      const parsed = parseAgentFrame(data as Buffer);
+      const parsed = parseAgentFrame(data);
       if (!parsed.ok) return frameError(session, parsed.error.code, parsed.error.message);
       enqueue(session, () => handleFrame(session, parsed.value));
     });

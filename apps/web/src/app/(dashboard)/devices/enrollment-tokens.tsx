@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useCan } from '~/components/session';
 import { Alert, Badge, Button, Card, Field, TextInput, formatTime } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { formText } from '~/lib/form';
 
 /** "site=lab, ring=canary" -> { site: 'lab', ring: 'canary' }; the server validates keys and values. */
 export function parseLabels(text: string): Record<string, string> {
@@ -39,11 +40,11 @@ export function EnrollmentTokens() {
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const hours = String(form.get('expiresInHours') ?? '').trim();
-    const uses = String(form.get('maxUses') ?? '').trim();
+    const hours = formText(form, 'expiresInHours').trim();
+    const uses = formText(form, 'maxUses').trim();
     create.mutate({
-      name: String(form.get('name') ?? ''),
-      labels: parseLabels(String(form.get('labels') ?? '')),
+      name: formText(form, 'name'),
+      labels: parseLabels(formText(form, 'labels')),
       autoAccept: form.get('autoAccept') === 'on',
       expiresInHours: hours ? Number(hours) : undefined,
       maxUses: uses ? Number(uses) : undefined,

@@ -16,6 +16,7 @@ import {
   formatTime,
 } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { formText } from '~/lib/form';
 
 function CreateOperatorForm({
   onCreated,
@@ -36,9 +37,9 @@ function CreateOperatorForm({
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     create.mutate({
-      email: String(form.get('email') ?? ''),
-      name: String(form.get('name') ?? ''),
-      role: String(form.get('role') ?? 'viewer') as OperatorRole,
+      email: formText(form, 'email'),
+      name: formText(form, 'name'),
+      role: (formText(form, 'role') || 'viewer') as OperatorRole,
     });
   }
   return (

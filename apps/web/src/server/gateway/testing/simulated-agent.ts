@@ -77,7 +77,7 @@ export async function connect(baseUrl: string): Promise<Connection & { nonce: st
   const frames: ServerFrame[] = [];
   const waiters: { type: string; resolve: (frame: ServerFrame) => void }[] = [];
   ws.on('message', (data) => {
-    const parsed = parseServerFrame(data as Buffer);
+    const parsed = parseServerFrame(data);
     if (!parsed.ok) throw new Error(`server sent an invalid frame: ${parsed.error.message}`);
     frames.push(parsed.value);
     for (const waiter of [...waiters]) {

@@ -95,7 +95,7 @@ export async function createCommand(
       data: {
         deviceId,
         kind: toPrismaKind(kind),
-        params: parsed.data.params as Prisma.InputJsonValue,
+        params: parsed.data.params,
         deadlineAt,
         createdById: ctx.actor.type === 'operator' ? ctx.actor.id : null,
         rolloutId: options.rolloutId ?? null,
@@ -258,7 +258,7 @@ export async function recordCommandResult(
           data: frame.data ?? null,
           output: frame.output ?? null,
           finishedAt: frame.finishedAt,
-        } as Prisma.InputJsonValue,
+        },
         errorCode: frame.error?.code ?? null,
         error: frame.error?.message ?? null,
         completedAt: new Date(),
@@ -271,7 +271,7 @@ export async function recordCommandResult(
           commandId: command.id,
           state,
           message: frame.error ? `${frame.error.code}: ${frame.error.message}` : 'succeeded',
-          data: (frame.data ?? undefined) as Prisma.InputJsonValue | undefined,
+          data: frame.data ?? undefined,
         },
       });
     }

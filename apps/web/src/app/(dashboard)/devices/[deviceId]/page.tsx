@@ -16,6 +16,7 @@ import {
   formatTime,
 } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { formText } from '~/lib/form';
 
 const STATE_TONES: Record<string, 'slate' | 'green' | 'amber' | 'red' | 'sky'> = {
   queued: 'slate',
@@ -72,12 +73,12 @@ export default function DevicePage() {
   function onApply(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const imageName = String(form.get('imageName') ?? '').trim();
+    const imageName = formText(form, 'imageName').trim();
     send.mutate({
       deviceId,
       kind: 'apply',
       params: {
-        expectedRootPrefixHash: String(form.get('hash') ?? '').trim(),
+        expectedRootPrefixHash: formText(form, 'hash').trim(),
         ...(imageName ? { imageName } : {}),
       },
     });
@@ -86,7 +87,7 @@ export default function DevicePage() {
   function onRegister(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const value = (name: string) => String(form.get(name) ?? '').trim() || undefined;
+    const value = (name: string) => formText(form, name).trim() || undefined;
     const params =
       engine === 'podman'
         ? {
