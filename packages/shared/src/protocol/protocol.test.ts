@@ -1,7 +1,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { COMMAND_KINDS } from '../domain';
 import {
   CLOSE_CODES,
+  commandSchema,
   MAX_FRAME_BYTES,
   parseAgentFrame,
   parseCommand,
@@ -87,6 +89,10 @@ describe('frame parsing', () => {
 });
 
 describe('commands', () => {
+  it('has a schema for every command kind of the domain and no other', () => {
+    expect(commandSchema.options.map((option) => option.shape.kind.value).sort()).toEqual([...COMMAND_KINDS].sort());
+  });
+
   it('separates unknown kinds from invalid params', () => {
     expect(parseCommand({ kind: 'format-disk', params: {} })).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
     expect(parseCommand({ kind: 'apply', params: { expectedRootPrefixHash: 'xyz' } })).toMatchObject({
