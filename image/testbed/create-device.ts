@@ -3,7 +3,7 @@
 // and the ESP boots slot A, as on a freshly flashed disk.
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -71,8 +71,22 @@ async function copyRange(source: string, partition: GptPartition, target: string
   );
 }
 
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+async function isXz(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(XZ_MAGIC.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.equals(XZ_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** By content, not by name: a published EOS.*.raw.xz may have been saved under any name. */
 async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: () => Promise<void> }> {
-  if (!image.endsWith('.xz')) return { raw: image, cleanup: () => Promise.resolve() };
+  if (!(await isXz(image))) return { raw: image, cleanup: () => Promise.resolve() };
   const temp = await mkdtemp(path.join(tmpdir(), 'eos-testbed-image-'));
   const raw = path.join(temp, path.basename(image, '.xz'));
   const xz = spawn('xz', ['-dc', image], { stdio: ['ignore', 'pipe', 'inherit'] });

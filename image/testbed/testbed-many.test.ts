@@ -1,4 +1,5 @@
-// Several devices from one image on one machine: each has its own boots, /run and services.
+// Several devices from one (xz-compressed) image on one machine: each has its own boots, /run and
+// services.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,8 @@ let devices: RunningTestbedDevice[] = [];
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'testbed-many-'));
-  const image = await buildEosImage({ outPath: path.join(work, 'EOS.raw'), version: '1.0.0', sizes: { root: 2, uefi: 1, spare: 1 } });
+  // xz-compressed like the published EOS.*.raw.xz, under a name without .xz.
+  const image = await buildEosImage({ outPath: path.join(work, 'EOS.raw'), version: '1.0.0', sizes: { root: 2, uefi: 1, spare: 1 }, xz: true });
   const key = await writeFleetKey(path.join(work, 'id_fleet'));
   const dirs = Array.from({ length: COUNT }, (_, index) => path.join(work, `device-${index}`));
   await Promise.all(
