@@ -85,6 +85,14 @@ describe('handshake', () => {
     expect(agent.connection.status).toBe('ready');
   });
 
+  it('handles commands sent right behind welcome', async () => {
+    gateway.onWelcome.push({ id: 'queued-1', kind: 'inventory.refresh' }, { id: 'queued-2', kind: 'check' });
+    await start();
+    expect(await gateway.waitFor(resultOf('queued-1'))).toMatchObject({ status: 'succeeded' });
+    expect(await gateway.waitFor(resultOf('queued-2'))).toMatchObject({ status: 'succeeded' });
+    expect(gateway.framesOf('error')).toEqual([]);
+  });
+
   it('reconnects with backoff when the server drops it', async () => {
     const agent = await start();
     const id = await online(agent);

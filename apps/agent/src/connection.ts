@@ -133,9 +133,13 @@ export class AgentConnection {
     socket.on('open', () => {
       this.state = 'handshaking';
     });
+    // Frames are handled strictly in order: a command right behind `welcome` must not overtake
+    // the (asynchronous) handling of the welcome itself.
+    let inbox: Promise<void> = Promise.resolve();
     socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
-      if (this.socket !== socket) return;
-      void this.onMessage(data, isBinary);
+      inbox = inbox
+        .then(() => (this.socket === socket ? this.onMessage(data, isBinary) : undefined))
+        .catch((error: unknown) => this.options.log.error(`frame handling: ${(error as Error).message}`));
     });
     // Pings re-arm the watchdog once the handshake is done; before that its deadline stands.
     socket.on('ping', () => {

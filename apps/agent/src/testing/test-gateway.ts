@@ -24,6 +24,8 @@ export class TestGateway {
   /** deviceId -> raw public key base64, as stored at enrollment. */
   readonly devices = new Map<string, { publicKey: string; status: 'pending' | 'accepted' | 'rejected' }>();
   autoAccept = true;
+  /** Commands sent in the same tick as `welcome`, as a gateway delivering queued commands does. */
+  readonly onWelcome: { id: string; kind: string; params?: unknown }[] = [];
   private readonly sockets = new Map<string, WebSocket>();
   private waiters: (() => void)[] = [];
 
@@ -84,7 +86,9 @@ export class TestGateway {
 
   private welcome(deviceId: string): void {
     const socket = this.sockets.get(deviceId);
-    if (socket) this.send(socket, { type: 'welcome', deviceId, status: 'accepted', serverTime: new Date().toISOString() });
+    if (!socket) return;
+    this.send(socket, { type: 'welcome', deviceId, status: 'accepted', serverTime: new Date().toISOString() });
+    for (const command of this.onWelcome) this.send(socket, { type: 'command', id: command.id, kind: command.kind, params: command.params ?? {} });
   }
 
   accept(deviceId: string): void {
