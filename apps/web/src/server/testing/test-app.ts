@@ -58,8 +58,11 @@ export async function createTestApp() {
       handshakeTimeoutMs?: number;
       flushMs?: number;
       sweepMs?: number;
+      /** a fixed port, to restart a server where its agents will look for it */
+      port?: number;
     } = {},
   ) {
+    const { port: wantedPort = 0, ...tuning } = gatewayOptions;
     const logger = pino({ level: 'silent' });
     const gateway = createGateway({
       db,
@@ -67,7 +70,7 @@ export async function createTestApp() {
       gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
       flushMs: 100,
       sweepMs: 200,
-      ...gatewayOptions,
+      ...tuning,
     });
     const events = listenForFleetEvents(
       database.url,
@@ -85,7 +88,7 @@ export async function createTestApp() {
       production: true,
       handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(wantedPort, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     return {
       baseUrl: `http://127.0.0.1:${port}`,
