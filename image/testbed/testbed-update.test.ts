@@ -91,7 +91,12 @@ describe('testbed device against the real update server', () => {
     const result = await osUpdate('--check');
     expect(result.stdout).toBe(`Current OS: ${v1.rootPrefixHash}  -\nUpdate OS : ${v2.rootPrefixHash}  -\n`);
     expect(result.code).toBe(1);
-  }, 30_000);
+  }, 60_000);
+
+  it('--check of a name the server does not have: the test -e fails, exit 1, nothing on stdout', async () => {
+    const result = await osUpdate('--check', '--read', 'EOS.no-such-image');
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+  }, 60_000);
 
   it('--firmware streams NAME.raw.firmware onto the firmware partition and keeps the boot selection', async () => {
     const selection = await readFile(device.paths.earlybootCfg, 'utf8');
@@ -101,7 +106,7 @@ describe('testbed device against the real update server', () => {
     expect(parseDdBytes(result.stderr)).toBe(2 * MiB);
     expect(await sha1OfRange(device.paths.espPartition, 0, 2 * MiB)).toBe(await sha1OfRange(v2.path, v2.firmware.offset, v2.firmware.size));
     expect(await readFile(device.paths.earlybootCfg, 'utf8')).toBe(selection);
-  }, 30_000);
+  }, 60_000);
 
   it('--apply writes the inactive slot with dd progress, kexecs, and the next boot commits and reboots', async () => {
     const before = await device.status();
@@ -141,7 +146,7 @@ describe('testbed device against the real update server', () => {
     expect(result.code).toBe(0);
     const apply = await osUpdate('--apply');
     expect(apply).toMatchObject({ code: 0, signal: null, stdout: result.stdout });
-  }, 30_000);
+  }, 60_000);
 
   it('--rollback --reboot returns to the other slot', async () => {
     const before = await device.status();
@@ -150,7 +155,7 @@ describe('testbed device against the real update server', () => {
     expect(result.signal).toBe('SIGKILL');
     const after = await device.waitForBoot(before.bootCount + 1);
     expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly', commitPending: false });
-  }, 30_000);
+  }, 60_000);
 
   it('an image too large for the slot fails like dd, without a kexec, leaving the slot half-written', async () => {
     const before = await device.status();
@@ -165,7 +170,7 @@ describe('testbed device against the real update server', () => {
     expect((await readRootFacts(slotB))?.version).toBe('3.0.0');
     const after = await device.status();
     expect(after).toMatchObject({ bootCount: before.bootCount, phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly' });
-  }, 30_000);
+  }, 60_000);
 
   it('a power cycle before the commit returns to the old slot', async () => {
     await setTestbedFaults(device.paths.root, { hangAfterKexec: true });
@@ -183,5 +188,5 @@ describe('testbed device against the real update server', () => {
     const result = await osUpdate('--read', 'EOS.x86_64-AB.raw', '--server', `ec2-user@127.0.0.1`, '--pkey', device.paths.fleetKey);
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
-  }, 30_000);
+  }, 60_000);
 });
