@@ -33,7 +33,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await device.shutdown();
+  // Set up may have failed before the device booted.
+  await (device as RunningTestbedDevice | undefined)?.shutdown();
   await rm(work, { recursive: true, force: true });
 });
 

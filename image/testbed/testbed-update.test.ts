@@ -81,8 +81,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await device.shutdown();
-  await server.stop();
+  // Set up may have failed half way.
+  await (device as RunningTestbedDevice | undefined)?.shutdown();
+  await (server as RunningUpdateServer | undefined)?.stop();
   if (!process.env.KEEP) await rm(work, { recursive: true, force: true });
 });
 
