@@ -12,7 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MiB = 1024 * 1024;
 const sizes = { uefi: 2, root: 12, spare: 1 };
 
-describe('buildEosImage', () => {
+// Builds real images and starts tsx: generous timeouts for a loaded 2-core machine.
+describe('buildEosImage', { timeout: 60_000 }, () => {
   it('builds an EOS-shaped GPT disk with the header and hashes it reports', async () => {
     const out = join(dir, 'v1.raw');
     const built = await buildEosImage({ outPath: out, version: '1', sizes });
