@@ -146,6 +146,16 @@ describe('commands', () => {
     expect((await device.calls()).filter((c) => c.endsWith('--check'))).toHaveLength(1);
   });
 
+  it('sends a result once more after the connection it went out on dropped', async () => {
+    const agent = await start();
+    const id = await online(agent);
+    gateway.loseNextResult = true;
+    gateway.command(id, 'lost-1', 'check');
+    expect(await gateway.waitFor(resultOf('lost-1'))).toMatchObject({ status: 'succeeded' });
+    expect(gateway.framesOf('auth')).toHaveLength(1);
+    expect((await device.calls()).filter((c) => c.endsWith('--check'))).toHaveLength(1);
+  });
+
   it('answers unknown kinds and invalid params with typed failed results', async () => {
     const agent = await start();
     const id = await online(agent);

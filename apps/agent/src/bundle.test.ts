@@ -63,9 +63,11 @@ describe('bundled agent', () => {
         reconnect: { initialDelayMs: 100, maxDelayMs: 200, firstConnectJitterMs: 0 },
       }),
     );
-    const child = spawn(process.execPath, [bundle, '--config', config], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [bundle, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Running once it has tried (and failed) to connect.
+    await new Promise<void>((resolve) => child.stderr.on('data', (chunk: Buffer) => chunk.toString().includes('reconnecting') && resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -33,6 +33,10 @@ export class CommandProcessor {
   private readonly abort = new AbortController();
   private lastInventory: string | null = null;
   private rebootWaits = new Map<string, string>();
+  /** Counts welcomes; a result sent on one connection is sent once more on the next. */
+  private connectionNumber = 0;
+  private readonly sentOn = new Map<string, number>();
+  private readonly sentAgain = new Set<string>();
 
   constructor(private readonly deps: CommandProcessorDeps) {}
 
@@ -155,6 +159,7 @@ export class CommandProcessor {
       ...(result.data ? { data: result.data } : {}),
       finishedAt: result.finishedAt,
     });
+    if (sent) this.sentOn.set(entry.id, this.connectionNumber);
     if (sent && !entry.reported) {
       void this.deps.journal.update(entry.id, { reported: true }).catch((error: unknown) => {
         this.deps.log.warn(`journal: ${(error as Error).message}`);
@@ -168,10 +173,17 @@ export class CommandProcessor {
 
   /** After welcome: the inventory, results finished while offline, and reboot waits. */
   async onWelcome(): Promise<void> {
+    this.connectionNumber += 1;
     this.lastInventory = null;
     await this.reportInventory(true);
     for (const entry of this.deps.journal.all()) {
       if (entry.state === 'done' && !entry.reported) this.sendResult(entry);
+      else if (entry.state === 'done' && this.sentOn.get(entry.id) === this.connectionNumber - 1 && !this.sentAgain.has(entry.id)) {
+        // Nothing confirms a result, and a gateway re-sends only unacked commands: a result that
+        // went out just before the connection dropped may be lost, so it goes out once more.
+        this.sentAgain.add(entry.id);
+        this.sendResult(entry);
+      }
       const wait = this.rebootWaits.get(entry.id);
       if (wait) this.sendProgress(entry.id, { phase: 'verifying', message: wait });
     }

@@ -67,11 +67,13 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.health) return healthCheck(config, args.waitSeconds);
-  const agent = await startAgent(config);
-  await new Promise<void>((resolve) => {
+  // Listen before starting, so a stop during start-up is still an orderly one.
+  const stopRequested = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  const agent = await startAgent(config);
+  await stopRequested;
   agent.stop();
   // Give the close frame a moment, then leave: nothing is left to flush (state writes are
   // awaited where they happen), and lingering sockets must not keep systemd waiting.

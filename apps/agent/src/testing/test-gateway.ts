@@ -24,6 +24,8 @@ export class TestGateway {
   /** deviceId -> raw public key base64, as stored at enrollment. */
   readonly devices = new Map<string, { publicKey: string; status: 'pending' | 'accepted' | 'rejected' }>();
   autoAccept = true;
+  /** Drops the connection on the next result frame, before recording it. */
+  loseNextResult = false;
   /** Commands sent in the same tick as `welcome`, as a gateway delivering queued commands does. */
   readonly onWelcome: { id: string; kind: string; params?: unknown }[] = [];
   private readonly sockets = new Map<string, WebSocket>();
@@ -54,6 +56,12 @@ export class TestGateway {
         return;
       }
       const frame = parsed.value;
+      if (frame.type === 'result' && this.loseNextResult) {
+        // A result lost with its connection: neither recorded nor answered.
+        this.loseNextResult = false;
+        socket.terminate();
+        return;
+      }
       this.frames.push({ deviceId, frame });
       this.notify();
       if (frame.type === 'enroll' || frame.type === 'auth') {
