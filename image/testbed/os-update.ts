@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, open, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parse as parseYaml } from 'yaml';
 import { ROOT_SLOTS, type RootSlot } from '@eos-fleet/shared';
 import { goDown, loadKexecImage } from './boot-control';
@@ -152,10 +153,13 @@ function ssh(context: Context, command: string, stdout: 'pipe' | 'ignore'): Chil
   );
 }
 
+/** The exit status of a child, also when it has already exited. */
 function exitCodeOf(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(128);
   return new Promise((resolve) => {
-    child.on('error', () => resolve(127));
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.once('error', () => resolve(127));
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 
@@ -252,7 +256,8 @@ async function check(context: Context, stream: ChildProcess): Promise<0 | 1> {
   const { device } = await currentRoot(context);
   const current = await filePrefixHash(device);
   const update = await prefixHash(stdoutOf(stream));
-  stream.kill('SIGPIPE');
+  // A shell pipeline waits for both ends: ssh ends once it finds nobody reading its output.
+  await exitCodeOf(stream);
   context.io.stdout.write(`Current OS: ${current}  -\n`);
   context.io.stdout.write(`Update OS : ${update}  -\n`);
   if (current === update) {
@@ -349,8 +354,9 @@ async function run(context: Context): Promise<number> {
   if (args.read && args.server && args.pkey) {
     // The script calls read_stream without a suffix here: it cats NAME itself.
     const stream = ssh(context, `sudo cat ${UPDATE_PATH}/${args.read}`, 'pipe');
-    stdoutOf(stream).pipe(context.io.stdout);
-    return exitCodeOf(stream);
+    const code = exitCodeOf(stream);
+    await pipeline(stdoutOf(stream), context.io.stdout, { end: false });
+    return code;
   }
   if (args.apply) {
     await prepare(context);
