@@ -107,17 +107,22 @@ async function main(): Promise<void> {
     },
   };
 
-  const results: { name: string; mibps: number; seconds: number }[] = [];
-  for (const [name, fn] of Object.entries(channels)) {
-    await fn(); // warm-up: page cache, JIT, ssh handshake paths
-    const samples: Sample[] = [];
-    for (let i = 0; i < runs; i++) samples.push(await timed(fn));
-    for (const smp of samples) {
+  // Warm-up (page cache, JIT, ssh code paths), then rounds that take each channel in turn, so a
+  // load change on the machine hits all channels alike and the ratios stay meaningful.
+  const entries = Object.entries(channels);
+  for (const [, fn] of entries) await fn();
+  const samples = new Map<string, Sample[]>(entries.map(([name]) => [name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const [name, fn] of entries) {
+      const smp = await timed(fn);
       if (smp.sha1 !== expected || smp.bytes !== image.root.size) throw new Error(`${name}: wrong bytes (${smp.sha1})`);
+      samples.get(name)?.push(smp);
     }
-    const seconds = median(samples.map((x) => x.seconds));
-    results.push({ name, seconds, mibps: image.root.size / MiB / seconds });
   }
+  const results = entries.map(([name]) => {
+    const seconds = median((samples.get(name) ?? []).map((x) => x.seconds));
+    return { name, seconds, mibps: image.root.size / MiB / seconds };
+  });
   await s.stop();
   rmSync(dir, { recursive: true, force: true });
 
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
   );
   const fullGiB = 1200 / 1024;
   const table = [
-    `Root partition of ${rootMiB} MiB, median of ${runs} runs after a warm-up, every run's sha1 checked.`,
+    `Root partition of ${rootMiB} MiB, median of ${runs} interleaved rounds after a warm-up, every run's sha1 checked.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ` +
       `load average before the run ${loadBefore}. SSH cipher: aes128-gcm (the server's default offer).`,
     '',
@@ -150,6 +155,7 @@ async function main(): Promise<void> {
     'Update server channels (`bench/update-stream-throughput.ts`): the consumer sha1-hashes the',
     'stream as it arrives, against reading the same partition bytes from disk with sha1 in the same',
     'run (warm page cache; both ends on one machine, so the channels share its cores with the server).',
+    'Absolute figures move with the machine\'s load (noted below); the ratios are the comparable part.',
     '',
     table,
     '<!-- /bench:update-stream -->',
