@@ -1,17 +1,32 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { port, repoRoot, stateFile, type SystemState } from './system';
+import {
+  fleetPort,
+  port,
+  repoRoot,
+  stateFile,
+  type StartedSystem,
+  type SystemState,
+} from './system';
 
-export default async function globalSetup() {
+/** What this setup started: stopped again if the other system fails to come up. */
+const started: ChildProcess[] = [];
+
+/** Start a process, wait for `ready` in its output, and read the printed admin credentials. */
+async function startSystem(
+  args: (dataDir: string) => string[],
+  systemPort: number,
+  ready: RegExp,
+): Promise<StartedSystem & { output: string }> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'eos-fleet-e2e-data-'));
-  const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['server.ts'], {
+  const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), args(dataDir), {
     cwd: path.join(repoRoot, 'apps/web'),
     env: {
       ...process.env,
       NODE_ENV: 'production',
-      PORT: String(port),
+      PORT: String(systemPort),
       HOST: '127.0.0.1',
       EOS_FLEET_DATA_DIR: dataDir,
       DATABASE_URL: '',
@@ -19,29 +34,69 @@ export default async function globalSetup() {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  started.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const until = Date.now() + 120_000;
-  while (!output.includes('EOS Fleet is listening')) {
-    if (child.exitCode !== null || Date.now() > until) {
-      throw new Error(`EOS Fleet did not start for the e2e tests:\n${output}`);
-    }
+  const until = Date.now() + 180_000;
+  while (!ready.test(output)) {
+    if (child.exitCode !== null || Date.now() > until)
+      throw new Error(`${args(dataDir).join(' ')} did not start for the e2e tests:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const email = output.match(/email\s+(\S+@\S+)/)?.[1];
   const password = output.match(/password\s+([A-Za-z0-9]{20})\b/)?.[1];
   if (!email || !password) throw new Error(`no admin credentials printed:\n${output}`);
-  child.stdout.removeAllListeners('data');
-  child.stderr.removeAllListeners('data');
-  child.stdout.resume();
-  child.stderr.resume();
+  // keep draining its output, so it never blocks on a full pipe
+  child.stdout.removeAllListeners('data').resume();
+  child.stderr.removeAllListeners('data').resume();
   child.unref();
-  const state: SystemState = {
+  return {
     pid: child.pid ?? 0,
     dataDir,
     adminEmail: email,
     adminOneTimePassword: password,
+    output,
+  };
+}
+
+export default async function globalSetup() {
+  const systems = Promise.all([
+    startSystem(() => ['server.ts'], port, /EOS Fleet is listening/),
+    startSystem(
+      (dataDir) => [
+        'src/server/cli/demo.ts',
+        '--devices',
+        '1',
+        '--pending',
+        '1',
+        '--port',
+        String(fleetPort),
+        '--data-dir',
+        dataDir,
+      ],
+      fleetPort,
+      /DEMO-READY \{.*\}\n/,
+    ),
+  ]);
+  const [dashboard, fleet] = await systems.catch((error: unknown) => {
+    for (const child of started) {
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGTERM'); // tsx passes it on to the system
+      } catch {
+        // already gone
+      }
+    }
+    throw error;
+  });
+  const demo = JSON.parse(fleet.output.match(/DEMO-READY (\{.*\})\n/)?.[1] ?? '{}') as {
+    update: SystemState['fleet']['update'];
+  };
+  const { output: _a, ...dashboardState } = dashboard;
+  const { output: _b, ...fleetState } = fleet;
+  const state: SystemState = {
+    dashboard: dashboardState,
+    fleet: { ...fleetState, update: demo.update },
   };
   await fs.writeFile(stateFile, JSON.stringify(state));
 }

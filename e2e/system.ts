@@ -1,19 +1,28 @@
-// The system under test: the real web process (as `npm start` runs it, after the build) with a
-// fresh embedded PostgreSQL in a temporary data directory.
+// The systems under test, started by global-setup.ts:
+// - "dashboard": the real web process as `npm start` runs it (after the build), with a fresh
+//   embedded PostgreSQL: an empty fleet, for the operator specs;
+// - "fleet": `npm run demo` with one EOS testbed device running the real agent that waits for
+//   acceptance, and an update server offering a second image version, for the fleet specs.
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const port = Number(process.env.E2E_PORT ?? 3217);
+export const fleetPort = port + 1;
 export const baseUrl = `http://localhost:${port}`;
+export const fleetUrl = `http://localhost:${fleetPort}`;
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const stateFile = path.join(os.tmpdir(), `eos-fleet-e2e-${port}.json`);
 
-/** What global setup learned from the started system, for the specs. */
-export interface SystemState {
+export interface StartedSystem {
   pid: number;
   dataDir: string;
   adminEmail: string;
   /** the one-time password the first start printed */
   adminOneTimePassword: string;
+}
+
+export interface SystemState {
+  dashboard: StartedSystem;
+  fleet: StartedSystem & { update: { imageName: string; from: string; to: string } };
 }

@@ -1,41 +1,17 @@
 // The operator's first hour, in a real browser against the real system: sign in with the printed
 // one-time password, replace it, see the empty fleet, add a viewer, and the viewer's limits.
 import fs from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { alertOf, replacePassword, signIn, signOut } from '../helpers';
 import { stateFile, type SystemState } from '../system';
 
-const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SystemState;
+const state = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SystemState).dashboard;
 const ADMIN_PASSWORD = 'admin password for e2e';
 const VIEWER = {
   name: 'Vera Viewer',
   email: 'vera@e2e.local',
   password: 'viewer password for e2e',
 };
-
-/** Our alerts, not Next's (empty) route announcer, which also has role=alert. */
-function alertOf(page: Page) {
-  return page.locator('[role=alert]:not(#__next-route-announcer__)');
-}
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto('/sign-in');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function replacePassword(page: Page, current: string, next: string) {
-  await expect(page).toHaveURL(/\/change-password$/);
-  await page.getByLabel('Current password').fill(current);
-  await page.getByLabel('New password (at least 10 characters)').fill(next);
-  await page.getByLabel('New password, again').fill(next);
-  await page.getByRole('button', { name: 'Save password' }).click();
-}
-
-async function signOut(page: Page) {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/sign-in/);
-}
 
 test.describe.serial('operators', () => {
   test('a wrong password shows an error and opens nothing', async ({ page }) => {

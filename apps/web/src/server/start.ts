@@ -168,7 +168,7 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     const address = listening.address();
     const port = address && typeof address === 'object' ? address.port : env.PORT;
     logger.info({ url: `http://localhost:${port}`, publicUrl }, 'EOS Fleet is listening');
-    return { port, shutdown, logger };
+    return { port, shutdown, logger, db };
   } catch (error) {
     await shutdown().catch(() => undefined);
     throw error;

@@ -1,0 +1,64 @@
+// A device from enrolment to its first update, in the browser: the demo fleet (one EOS testbed
+// device running the real agent, waiting for acceptance; an update server offering 2.0.0).
+import fs from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { replacePassword, signIn } from '../helpers';
+import { fleetUrl, stateFile, type SystemState } from '../system';
+
+const { fleet } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SystemState;
+
+test('an operator accepts a pending device and applies an update to it, watching it through kexec and commit', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await signIn(page, fleet.adminEmail, fleet.adminOneTimePassword, fleetUrl);
+  await replacePassword(page, fleet.adminOneTimePassword, 'fleet admin password');
+  await expect(page).toHaveURL(`${fleetUrl}/`);
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Devices' })
+    .click();
+
+  // the agent enrolled with the demo's manual token: it waits for us
+  const pending = page.locator('[data-testid^="pending-"]');
+  await expect(pending).toHaveCount(1, { timeout: 60_000 });
+  await expect(pending).toContainText(fleet.update.imageName);
+  await pending.getByRole('button', { name: 'Accept' }).click();
+  await expect(pending).toHaveCount(0);
+
+  const row = page.locator('[data-testid^="device-row-"]');
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText('online', { timeout: 30_000 });
+  await expect(row).toContainText(fleet.update.from.slice(0, 12));
+  await row.getByRole('link').click();
+
+  await expect(page.getByTestId('root-prefix-hash')).toHaveText(fleet.update.from);
+  await expect(page.getByTestId('active-slot')).toHaveText('p.lxreadonly');
+  const apply = page.getByRole('form', { name: 'Apply update' });
+  await apply.getByLabel('Apply image version (root prefix hash)').fill('not-a-hash');
+  await apply.getByRole('button', { name: 'Apply update' }).click();
+  await expect(page.locator('[role=alert]:not(#__next-route-announcer__)')).toContainText(
+    'expectedRootPrefixHash',
+  );
+  await apply.getByLabel('Apply image version (root prefix hash)').fill(fleet.update.to);
+  await apply.getByRole('button', { name: 'Apply update' }).click();
+
+  const command = page.getByTestId('command-apply');
+  await expect(command).toBeVisible();
+  // dd's progress, streamed from the device while it writes the inactive slot
+  await expect(command.getByTestId('command-progress')).toContainText(/downloading · \d+\.\d MiB/, {
+    timeout: 60_000,
+  });
+  await expect(command).toHaveAttribute('data-state', 'succeeded', { timeout: 120_000 });
+  await expect(command.getByTestId('command-result')).toContainText(
+    `rootPrefixHash=${fleet.update.to}`,
+  );
+  await command.getByText(/\d+ events/).click();
+  for (const state of ['queued', 'delivered', 'downloading', 'rebooting', 'succeeded']) {
+    await expect(command.getByText(state, { exact: true }).first()).toBeVisible();
+  }
+  await expect(page.getByTestId('root-prefix-hash')).toHaveText(fleet.update.to, {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('active-slot')).toHaveText('p.lxrootclone1');
+});
