@@ -120,13 +120,16 @@ export interface Delivery {
   issuedAt: Date;
 }
 
-/** What the device has not acked yet and may still run, oldest first. */
+/**
+ * What the device has no outcome for yet and may still run, oldest first. Acked commands are
+ * included: the agent answers a known id from its journal (a stored result, or another ack while
+ * it runs) and never runs it twice, so a result lost with a dropped connection is recovered.
+ */
 export async function commandsToDeliver(db: Db, deviceId: string): Promise<Delivery[]> {
   const rows = await db.command.findMany({
     where: {
       deviceId,
-      ackedAt: null,
-      state: { in: ['queued', 'delivered'] },
+      state: { notIn: [...TERMINAL_COMMAND_STATES] },
       deadlineAt: { gt: new Date() },
     },
     orderBy: { createdAt: 'asc' },
@@ -140,23 +143,20 @@ export async function commandsToDeliver(db: Db, deviceId: string): Promise<Deliv
   }));
 }
 
-/** The frames went out: count the send, and mark first deliveries. */
+/** The frames went out: count the send, and mark first deliveries (once, even when two race). */
 export async function markCommandsSent(db: Db, commandIds: string[]): Promise<void> {
   if (commandIds.length === 0) return;
   await db.$transaction(async (tx) => {
-    const firstTime = await tx.command.findMany({
-      where: { id: { in: commandIds }, state: 'queued' },
-      select: { id: true },
-    });
     await tx.command.updateMany({
       where: { id: { in: commandIds } },
       data: { sendCount: { increment: 1 }, lastSentAt: new Date() },
     });
+    const firstTime = await tx.command.updateManyAndReturn({
+      where: { id: { in: commandIds }, state: 'queued' },
+      data: { state: 'delivered' },
+      select: { id: true },
+    });
     if (firstTime.length) {
-      await tx.command.updateMany({
-        where: { id: { in: firstTime.map((row) => row.id) }, state: 'queued' },
-        data: { state: 'delivered' },
-      });
       await tx.commandEvent.createMany({
         data: firstTime.map((row) => ({
           commandId: row.id,
