@@ -2,28 +2,22 @@
 // A live fleet on one machine: the dashboard (embedded PostgreSQL), an update server publishing
 // two generated EOS image versions, and N EOS testbed devices each running the real agent bundle,
 // enrolled with demo tokens (K of them wait for acceptance). Everything stops on Ctrl-C.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
-import { buildEosImage } from '@eos-fleet/image';
-import {
-  bootTestbedDevice,
-  createTestbedDevice,
-  testbedAgentPaths,
-  type RunningTestbedDevice,
-} from '@eos-fleet/image/testbed';
-import { startUpdateServer } from '@eos-fleet/update-server';
-import { stringify } from 'yaml';
+import { parseArgs } from 'node:util';
+import type { RunningTestbedDevice } from '@eos-fleet/image/testbed';
 import { readEnv, repoRoot } from '../../env';
 import { SYSTEM_ACTOR } from '../services/context';
 import { createEnrollmentToken } from '../services/enrollment/enrollment-tokens';
 import { start } from '../start';
+import {
+  AGENT_BUNDLE,
+  FLEET_IMAGE_NAME,
+  bootAgentDevice,
+  startFleetUpdateServer,
+} from './testbed-fleet';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
-const IMAGE_NAME = 'EOS.x86_64-AB';
 
 const { values } = parseArgs({
   options: {
@@ -58,8 +52,7 @@ const env = readEnv({
 });
 
 async function main() {
-  const agentBundle = path.join(repoRoot, 'apps/agent/dist/eos-fleet-agent.mjs');
-  await fs.access(agentBundle).catch(() => {
+  await fs.access(AGENT_BUNDLE).catch(() => {
     throw new Error(
       'The agent bundle is missing: run `npm run demo` from the repository root (it builds first).',
     );
@@ -69,47 +62,8 @@ async function main() {
   await fs.mkdir(work, { recursive: true });
 
   console.log('demo: generating two EOS image versions…');
-  const sizes = { root: 16, uefi: 2, spare: 1 };
-  const [v1, v2] = await Promise.all([
-    buildEosImage({ outPath: path.join(work, 'EOS-1.0.0.raw'), version: '1.0.0', sizes }),
-    buildEosImage({ outPath: path.join(work, 'EOS-2.0.0.raw'), version: '2.0.0', sizes }),
-  ]);
-  const fleetKey = path.join(work, 'id_fleet');
-  await run('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    'eos-fleet-demo',
-    '-f',
-    fleetKey,
-  ]);
-  await fs.writeFile(
-    path.join(work, 'authorized_keys'),
-    await fs.readFile(`${fleetKey}.pub`, 'utf8'),
-  );
-  await fs.writeFile(
-    path.join(work, 'os-update.yml'),
-    stringify({
-      update: [
-        { image: pathToFileURL(v2.path).href, name: `${IMAGE_NAME}.raw` },
-        { image: pathToFileURL(v1.path).href, name: `${IMAGE_NAME}-1.0.raw` },
-      ],
-    }),
-  );
-  const updateServer = await startUpdateServer({
-    osUpdateYml: path.join(work, 'os-update.yml'),
-    publishDir: path.join(work, 'os-images'),
-    stateDir: path.join(work, 'update-server'),
-    fetchOnStart: false,
-    catalogToken: 'demo-catalog-token',
-    http: { host: '127.0.0.1', port: 0 },
-    ssh: { host: '127.0.0.1', port: 0, authorizedKeysFile: path.join(work, 'authorized_keys') },
-    logLevel: 'warn',
-  });
-  await updateServer.fetchNow();
+  const fleet = await startFleetUpdateServer(work);
+  const { v1, v2, updateServer } = fleet;
 
   const dashboard = await start({ env });
   const ctx = { db: dashboard.db, actor: { ...SYSTEM_ACTOR, label: 'demo' } };
@@ -130,43 +84,25 @@ async function main() {
   console.log(`demo: booting ${deviceCount} EOS testbed devices with the agent…`);
   const devices: RunningTestbedDevice[] = [];
   for (let index = 0; index < deviceCount; index++) {
-    const dir = path.join(work, `device-${String(index + 1).padStart(3, '0')}`);
-    const configFile = path.join(work, `agent-${index + 1}.yml`);
-    await fs.writeFile(
-      configFile,
-      stringify({
-        server: {
-          url: `ws://127.0.0.1:${dashboard.port}/agent/v1`,
-          enrollmentToken: index < deviceCount - pendingCount ? autoToken : manualToken,
-        },
-        ...testbedAgentPaths(dir),
-        reconnect: { initialDelayMs: 500, maxDelayMs: 10_000, firstConnectJitterMs: 2_000 },
+    devices.push(
+      await bootAgentDevice({
+        dir: path.join(work, `device-${String(index + 1).padStart(3, '0')}`),
+        fleet,
+        serverUrl: `ws://127.0.0.1:${dashboard.port}/agent/v1`,
+        enrollmentToken: index < deviceCount - pendingCount ? autoToken : manualToken,
+        // slow enough to watch the progress in the browser
+        bytesPerSecond: 2 * MiB,
+        firstConnectJitterMs: 2_000,
         inventoryIntervalMs: 10_000,
       }),
     );
-    await createTestbedDevice({
-      dir,
-      image: v1.path,
-      updateServer: { host: '127.0.0.1', sshPort: updateServer.sshPort, user: 'ec2-user' },
-      fleetKeyPath: fleetKey,
-      name: IMAGE_NAME,
-      // slow enough to watch the progress in the browser
-      dd: { progressIntervalMs: 250, bytesPerSecond: 2 * MiB },
-      services: [
-        {
-          name: 'eos-fleet-agent',
-          command: [process.execPath, agentBundle, '--config', configFile],
-        },
-      ],
-    });
-    devices.push(await bootTestbedDevice(dir));
   }
 
   const summary = {
     dashboard: `http://localhost:${dashboard.port}`,
     devices: deviceCount,
     pending: pendingCount,
-    update: { imageName: IMAGE_NAME, from: v1.rootPrefixHash, to: v2.rootPrefixHash },
+    update: { imageName: FLEET_IMAGE_NAME, from: v1.rootPrefixHash, to: v2.rootPrefixHash },
     updateServer: {
       http: `http://127.0.0.1:${updateServer.httpPort}`,
       sshPort: updateServer.sshPort,
@@ -176,10 +112,10 @@ async function main() {
     [
       '',
       `EOS Fleet demo is running: ${summary.dashboard}`,
-      `  ${deviceCount} devices run ${IMAGE_NAME} 1.0.0 (root prefix hash ${v1.rootPrefixHash});`,
+      `  ${deviceCount} devices run ${FLEET_IMAGE_NAME} 1.0.0 (root prefix hash ${v1.rootPrefixHash});`,
       `  ${pendingCount} of them wait for acceptance under Devices.`,
       `  The update server offers 2.0.0: open a device and apply root prefix hash ${v2.rootPrefixHash}`,
-      `  (${IMAGE_NAME}-1.0 is the old version, ${v1.rootPrefixHash}, to go back).`,
+      `  (${FLEET_IMAGE_NAME}-1.0 is the old version, ${v1.rootPrefixHash}, to go back).`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -3,31 +3,27 @@
 // to this server's gateway, and updates from the real update server (apps/update-server) over
 // SSH. Operators act through the services the dashboard calls.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { buildEosImage, type BuiltEosImage } from '@eos-fleet/image';
-import {
-  bootTestbedDevice,
-  createTestbedDevice,
-  setTestbedFaults,
-  testbedAgentPaths,
-  type RunningTestbedDevice,
-} from '@eos-fleet/image/testbed';
-import { startUpdateServer, type RunningUpdateServer } from '@eos-fleet/update-server';
+import type { BuiltEosImage } from '@eos-fleet/image';
+import { setTestbedFaults, type RunningTestbedDevice } from '@eos-fleet/image/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { SYSTEM_ACTOR, type ServiceContext } from '../services/context';
 import { createCommand } from '../services/commands/commands';
 import { acceptDevice, getDevice, rejectDevice } from '../services/devices/manage-device';
 import { createEnrollmentToken } from '../services/enrollment/enrollment-tokens';
 import { createTestApp } from '../testing/test-app';
+import {
+  AGENT_DIR,
+  FLEET_IMAGE_NAME,
+  bootAgentDevice,
+  startFleetUpdateServer,
+  type FleetUpdateServer,
+} from '../cli/testbed-fleet';
 
 const MiB = 1024 * 1024;
-const AGENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../agent');
-const AGENT_BUNDLE = path.join(AGENT_DIR, 'dist', 'eos-fleet-agent.mjs');
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
@@ -53,45 +49,25 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
   let app: TestApp;
   let http: Awaited<ReturnType<TestApp['listen']>>;
   let port: number;
-  let updateServer: RunningUpdateServer;
+  let fleet: FleetUpdateServer;
   let v1: BuiltEosImage;
   let v2: BuiltEosImage;
   let ctx: ServiceContext;
   const devices: RunningTestbedDevice[] = [];
   let enrollmentToken = '';
-  let fleetKey = '';
   const cleanups: (() => Promise<unknown>)[] = [];
 
-  /** A device booted from v1 whose agent enrolls with `token`; resolves with its device id. */
+  /** A device booted from v1 whose agent enrolls with the test's token; resolves with its device id. */
   async function bootDevice(
     name: string,
   ): Promise<{ device: RunningTestbedDevice; deviceId: string }> {
-    const dir = path.join(work, name);
-    const configFile = path.join(work, `${name}-agent.yml`);
-    await writeFile(
-      configFile,
-      stringify({
-        server: { url: `ws://127.0.0.1:${port}/agent/v1`, enrollmentToken },
-        ...testbedAgentPaths(dir),
-        reconnect: { initialDelayMs: 100, maxDelayMs: 1000, firstConnectJitterMs: 0 },
-        inventoryIntervalMs: 1000,
-      }),
-    );
-    await createTestbedDevice({
-      dir,
-      image: v1.path,
-      updateServer: { host: '127.0.0.1', sshPort: updateServer.sshPort, user: 'ec2-user' },
-      fleetKeyPath: fleetKey,
-      name: 'EOS.x86_64-AB',
-      dd: { progressIntervalMs: 100, bytesPerSecond: 32 * MiB },
-      services: [
-        {
-          name: 'eos-fleet-agent',
-          command: [process.execPath, AGENT_BUNDLE, '--config', configFile],
-        },
-      ],
+    const device = await bootAgentDevice({
+      dir: path.join(work, name),
+      fleet,
+      serverUrl: `ws://127.0.0.1:${port}/agent/v1`,
+      enrollmentToken,
+      bytesPerSecond: 32 * MiB,
     });
-    const device = await bootTestbedDevice(dir);
     devices.push(device);
     // the agent reports the boot id of the device it runs on: that is how we know which row is it
     const { bootId } = await device.status();
@@ -119,41 +95,9 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'eos-fleet-fleet-'));
     await promisify(execFile)(process.execPath, ['build.mjs'], { cwd: AGENT_DIR });
-    const sizes = { root: 12, uefi: 2, spare: 1 };
-    [v1, v2] = await Promise.all([
-      buildEosImage({ outPath: path.join(work, 'v1.raw'), version: '1.0.0', sizes }),
-      buildEosImage({ outPath: path.join(work, 'v2.raw'), version: '2.0.0', sizes }),
-    ]);
-    // the fleet's one shared key, as an operator makes it for EOS's fleet container
-    fleetKey = path.join(work, 'id_fleet');
-    await promisify(execFile)('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'fleet',
-      '-f',
-      fleetKey,
-    ]);
-    await writeFile(path.join(work, 'authorized_keys'), await readFile(`${fleetKey}.pub`, 'utf8'));
-    await writeFile(
-      path.join(work, 'server-os-update.yml'),
-      `---\nupdate:\n  - image: ${pathToFileURL(v2.path).href}\n    name: EOS.x86_64-AB.raw\n  - image: ${pathToFileURL(v1.path).href}\n    name: EOS.x86_64-AB-old.raw\n`,
-    );
-    updateServer = await startUpdateServer({
-      osUpdateYml: path.join(work, 'server-os-update.yml'),
-      publishDir: path.join(work, 'os-images'),
-      stateDir: path.join(work, 'server-state'),
-      fetchOnStart: false,
-      catalogToken: 'fleet-test-token',
-      http: { host: '127.0.0.1', port: 0 },
-      ssh: { host: '127.0.0.1', port: 0, authorizedKeysFile: path.join(work, 'authorized_keys') },
-      logLevel: 'silent',
-    });
-    cleanups.push(() => updateServer.stop());
-    await updateServer.fetchNow();
+    fleet = await startFleetUpdateServer(work, { rootMiB: 12 });
+    ({ v1, v2 } = fleet);
+    cleanups.push(() => fleet.updateServer.stop());
 
     app = await createTestApp();
     cleanups.push(() => app.close());
@@ -244,7 +188,7 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
     const command = await createCommand(ctx, {
       deviceId,
       kind: 'apply',
-      params: { imageName: 'EOS.x86_64-AB-old', expectedRootPrefixHash: v1.rootPrefixHash },
+      params: { imageName: `${FLEET_IMAGE_NAME}-1.0`, expectedRootPrefixHash: v1.rootPrefixHash },
     });
     await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 });
     await setTestbedFaults(device.paths.root, {});
