@@ -142,6 +142,10 @@ export function createGateway(options: GatewayOptions) {
         code: 'internal',
         message: 'the server failed to handle this frame',
       });
+      // a handshake that failed on our side (e.g. a saturated database) cannot go on here, its
+      // nonce is spent: tell the agent to come back after its backoff
+      if (session.state === 'handshake')
+        close(session, CLOSE_CODES.tryAgainLater, 'server busy, try again later');
     });
   }
 

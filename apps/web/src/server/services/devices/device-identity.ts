@@ -148,50 +148,54 @@ export async function enrollDevice(
   const name = `eos-${input.deviceId.slice(0, 8)}`;
   const status = token.autoAccept ? 'accepted' : 'pending';
   const actor = deviceActor(input.deviceId, name);
-  return ctx.db.$transaction(async (tx) => {
-    // count the use only while the token still has one: two devices racing for the last use
-    // cannot both get it
-    const claimed = await tx.enrollmentToken.updateMany({
-      where: {
-        id: token.id,
-        revokedAt: null,
-        ...(token.maxUses !== null ? { uses: { lt: token.maxUses } } : {}),
-      },
-      data: { uses: { increment: 1 } },
-    });
-    if (claimed.count === 0) {
-      return {
-        ok: false,
-        reason: 'enrollment_refused',
-        message: 'The enrollment token is used up.',
-      } as const;
-    }
-    await tx.device.create({
-      data: {
-        id: input.deviceId,
-        name,
-        status,
-        publicKey,
-        labels: token.labels ?? {},
-        facts: JSON.parse(JSON.stringify(input.facts)) as object,
-        enrollmentTokenId: token.id,
-        acceptedAt: token.autoAccept ? new Date() : null,
-        ...inventoryColumns(input.facts),
-        agentVersion: input.agentVersion,
-        lastSeenAt: new Date(),
-      },
-    });
-    await recordAuditEvent({ actor, ipAddress: ctx.ipAddress }, tx, {
-      action: 'device.enrolled',
-      targetType: 'device',
-      targetId: input.deviceId,
-      data: {
-        token: token.name,
-        status,
-        imageName: input.facts.imageName,
-        rootPrefixHash: input.facts.rootPrefixHash,
-      },
-    });
-    return { ok: true, deviceId: input.deviceId, status, name } as const;
-  });
+  return ctx.db.$transaction(
+    async (tx) => {
+      // count the use only while the token still has one: two devices racing for the last use
+      // cannot both get it
+      const claimed = await tx.enrollmentToken.updateMany({
+        where: {
+          id: token.id,
+          revokedAt: null,
+          ...(token.maxUses !== null ? { uses: { lt: token.maxUses } } : {}),
+        },
+        data: { uses: { increment: 1 } },
+      });
+      if (claimed.count === 0) {
+        return {
+          ok: false,
+          reason: 'enrollment_refused',
+          message: 'The enrollment token is used up.',
+        } as const;
+      }
+      await tx.device.create({
+        data: {
+          id: input.deviceId,
+          name,
+          status,
+          publicKey,
+          labels: token.labels ?? {},
+          facts: JSON.parse(JSON.stringify(input.facts)) as object,
+          enrollmentTokenId: token.id,
+          acceptedAt: token.autoAccept ? new Date() : null,
+          ...inventoryColumns(input.facts),
+          agentVersion: input.agentVersion,
+          lastSeenAt: new Date(),
+        },
+      });
+      await recordAuditEvent({ actor, ipAddress: ctx.ipAddress }, tx, {
+        action: 'device.enrolled',
+        targetType: 'device',
+        targetId: input.deviceId,
+        data: {
+          token: token.name,
+          status,
+          imageName: input.facts.imageName,
+          rootPrefixHash: input.facts.rootPrefixHash,
+        },
+      });
+      return { ok: true, deviceId: input.deviceId, status, name } as const;
+    },
+    // a fleet enrolling at once queues on the token row and the pool: wait rather than refuse
+    { maxWait: 15_000, timeout: 20_000 },
+  );
 }
