@@ -1,13 +1,10 @@
 // The bench's server process: the real web app server (HTTP + tRPC + auth) with the device
-// gateway on one port, without Next.js, as apps/web/src/server/gateway/testing/gateway-process.ts
-// builds it. argv: DATABASE_URL HEARTBEAT_MS FLUSH_MS. Prints `LISTENING <port>`; answers
+// gateway on one port, without Next.js (apps/web/src/server/http/fleet-server.ts). argv: DATABASE_URL HEARTBEAT_MS FLUSH_MS. Prints `LISTENING <port>`; answers
 // `measure` messages with its memory, CPU time and the gateway's stats() (./ipc-measure.ts).
 import { createPrismaClient } from '@eos-fleet/db';
 import pino from 'pino';
 import { createAuth } from '../../apps/web/src/server/auth/create-auth';
-import { listenForFleetEvents } from '../../apps/web/src/server/gateway/event-listener';
-import { createGateway } from '../../apps/web/src/server/gateway/gateway';
-import { createAppServer } from '../../apps/web/src/server/http/app-server';
+import { startFleetServer } from '../../apps/web/src/server/http/fleet-server';
 import { answerMeasurements } from './ipc-measure';
 
 const [url, heartbeatArg, flushArg] = process.argv.slice(2);
@@ -16,47 +13,33 @@ if (!url || !heartbeatArg || !flushArg)
 // the pool size of a production web process (createPrismaClient's default)
 const db = createPrismaClient(url);
 const logger = pino({ level: 'warn' });
-const gateway = createGateway({
-  db,
-  logger,
-  gatewayId: `bench-${process.pid}`,
-  heartbeatMs: Number(heartbeatArg),
-  flushMs: Number(flushArg),
-});
-const events = listenForFleetEvents(
-  url,
-  logger,
-  (event) => gateway.onFleetEvent(event),
-  () => gateway.resync(),
-);
-await events.ready;
 const auth = createAuth({
   db,
   secret: 'bench-process-secret-bench-process-secret',
   baseUrl: 'http://localhost',
   trustedOrigins: [],
 });
-const server = createAppServer({
+const fleet = await startFleetServer({
   db,
   auth,
   logger,
+  databaseUrl: url,
+  gateway: {
+    gatewayId: `bench-${process.pid}`,
+    heartbeatMs: Number(heartbeatArg),
+    flushMs: Number(flushArg),
+  },
   allowedOrigins: new Set(),
   secure: false,
   production: true,
-  handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+  host: '127.0.0.1',
+  port: 0,
 });
-answerMeasurements(() => ({ ...gateway.stats() }));
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`LISTENING ${address && typeof address === 'object' ? address.port : 0}\n`);
-});
+answerMeasurements(() => ({ ...fleet.gateway.stats() }));
+process.stdout.write(`LISTENING ${fleet.port}\n`);
 process.on('SIGTERM', () => {
-  void (async () => {
-    await events.close();
-    await gateway.close();
-    server.closeAllConnections();
-    server.close();
+  void fleet.close().then(async () => {
     await db.$disconnect();
     process.exit(0);
-  })();
+  });
 });

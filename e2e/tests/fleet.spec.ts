@@ -54,7 +54,8 @@ test('an operator accepts a pending device and applies an update to it, watching
     `rootPrefixHash=${fleet.update.to}`,
   );
   await command.getByText(/\d+ events/).click();
-  for (const state of ['queued', 'delivered', 'downloading', 'rebooting', 'succeeded']) {
+  // ('rebooting' too, when that frame leaves the agent before kexec ends it)
+  for (const state of ['queued', 'delivered', 'downloading', 'succeeded']) {
     await expect(command.getByText(state, { exact: true }).first()).toBeVisible();
   }
   await expect(page.getByTestId('root-prefix-hash')).toHaveText(fleet.update.to, {

@@ -17,9 +17,7 @@ import next from 'next';
 import { readEnv, type Env } from '../env';
 import { loadAuthSecret } from './auth/auth-secret';
 import { createAuth } from './auth/create-auth';
-import { listenForFleetEvents, type EventListener } from './gateway/event-listener';
-import { createGateway, type Gateway } from './gateway/gateway';
-import { createAppServer } from './http/app-server';
+import { startFleetServer, type FleetServer } from './http/fleet-server';
 import { createLogger } from './logger';
 import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
 
@@ -77,17 +75,9 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     'database ready',
   );
 
-  let server: ReturnType<typeof createAppServer> | undefined;
-  let gateway: Gateway | undefined;
-  let events: EventListener | undefined;
+  let fleet: FleetServer | undefined;
   const shutdown = async () => {
-    await events?.close();
-    await gateway?.close();
-    await new Promise<void>((resolve) => {
-      if (!server?.listening) return resolve();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await fleet?.close();
     await db.$disconnect().catch(() => undefined);
     await database.close();
   };
@@ -129,44 +119,22 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     const handleNext = nextApp.getRequestHandler();
     const nextUpgrade = nextApp.getUpgradeHandler();
 
-    const gatewayId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const deviceGateway = createGateway({
-      db,
-      logger: logger.child({ component: 'gateway' }),
-      gatewayId,
-    });
-    gateway = deviceGateway;
-    events = listenForFleetEvents(
-      database.url,
-      logger,
-      (event) => deviceGateway.onFleetEvent(event),
-      () => deviceGateway.resync(),
-    );
-    await events.ready;
-
-    server = createAppServer({
+    fleet = await startFleetServer({
       db,
       auth,
       logger,
+      databaseUrl: database.url,
+      gateway: { gatewayId: `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` },
       allowedOrigins,
       secure: publicUrl.startsWith('https://'),
       production: !dev,
       handlePage: (req, res) => handleNext(req, res),
-      handleUpgrade: (req, socket, head) => {
-        const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-        if (pathname === deviceGateway.path) deviceGateway.handleUpgrade(req, socket, head);
-        // Next's dev server has its hot-reload socket
-        else if (dev) void nextUpgrade(req, socket, head);
-        else socket.destroy();
-      },
+      // Next's dev server has its hot-reload socket
+      otherUpgrade: dev ? (req, socket, head) => void nextUpgrade(req, socket, head) : undefined,
+      host: env.HOST,
+      port: env.PORT,
     });
-    const listening = server;
-    await new Promise<void>((resolve, reject) => {
-      listening.once('error', reject);
-      listening.listen(env.PORT, env.HOST, () => resolve());
-    });
-    const address = listening.address();
-    const port = address && typeof address === 'object' ? address.port : env.PORT;
+    const { port } = fleet;
     logger.info({ url: `http://localhost:${port}`, publicUrl }, 'EOS Fleet is listening');
     return { port, shutdown, logger, db };
   } catch (error) {

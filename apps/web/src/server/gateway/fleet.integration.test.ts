@@ -166,9 +166,8 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
     const done = await eventually(() => commandState(command.id), finished, 90_000);
     expect(done.state, JSON.stringify(done.result)).toBe('succeeded');
     const states = done.events.map((event) => event.state).filter(Boolean);
-    expect(states).toEqual(
-      expect.arrayContaining(['queued', 'delivered', 'downloading', 'rebooting', 'succeeded']),
-    );
+    // ('rebooting' is reported too, but kexec may kill the agent before that frame leaves it)
+    expect(states).toEqual(expect.arrayContaining(['queued', 'delivered', 'downloading', 'succeeded']));
     expect(
       done.events.some(
         (event) => (event.data as { bytesWritten?: number } | null)?.bytesWritten !== undefined,

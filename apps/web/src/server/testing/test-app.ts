@@ -1,13 +1,10 @@
 // A real database (cloned from the migrated template) and a real auth instance for one test file.
-import type { AddressInfo } from 'node:net';
 import { createPrismaClient, type Db } from '@eos-fleet/db';
 import { createTestDatabase } from '@eos-fleet/db/testing/test-database';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { createAuth } from '../auth/create-auth';
-import { listenForFleetEvents } from '../gateway/event-listener';
-import { createGateway } from '../gateway/gateway';
-import { createAppServer } from '../http/app-server';
+import { startFleetServer } from '../http/fleet-server';
 import { createCaller } from '../api/root';
 import type { SessionOperator } from '../api/trpc';
 import type { OperatorRole } from '@eos-fleet/shared/domain';
@@ -62,45 +59,28 @@ export async function createTestApp() {
       port?: number;
     } = {},
   ) {
-    const { port: wantedPort = 0, ...tuning } = gatewayOptions;
-    const logger = pino({ level: 'silent' });
-    const gateway = createGateway({
-      db,
-      logger,
-      gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
-      flushMs: 100,
-      sweepMs: 200,
-      ...tuning,
-    });
-    const events = listenForFleetEvents(
-      database.url,
-      logger,
-      (event) => gateway.onFleetEvent(event),
-      () => gateway.resync(),
-    );
-    await events.ready;
-    const server = createAppServer({
+    const { port = 0, ...tuning } = gatewayOptions;
+    const fleet = await startFleetServer({
       db,
       auth,
-      logger,
+      logger: pino({ level: 'silent' }),
+      databaseUrl: database.url,
+      gateway: {
+        gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
+        flushMs: 100,
+        sweepMs: 200,
+        ...tuning,
+      },
       allowedOrigins: new Set(),
       secure: false,
       production: true,
-      handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+      host: '127.0.0.1',
+      port,
     });
-    await new Promise<void>((resolve) => server.listen(wantedPort, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
     return {
-      baseUrl: `http://127.0.0.1:${port}`,
-      gateway,
-      close: async () => {
-        await events.close();
-        await gateway.close();
-        await new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        });
-      },
+      baseUrl: `http://127.0.0.1:${fleet.port}`,
+      gateway: fleet.gateway,
+      close: fleet.close,
     };
   }
 
