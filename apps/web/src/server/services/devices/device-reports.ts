@@ -8,6 +8,9 @@ import { inventoryColumns } from './inventory-columns';
 
 type Db = ServiceContext['db'];
 
+/** How stale last-seen may be in the table (well under PRESENCE_STALE_MS, list-devices.ts). */
+export const LAST_SEEN_RESOLUTION_SECONDS = 20;
+
 export interface PresenceUpdate {
   deviceId: string;
   online: boolean;
@@ -38,7 +41,13 @@ export async function flushPresence(
       "gatewayId" = excluded."gatewayId",
       "connectedAt" = coalesce(excluded."connectedAt", device_presence."connectedAt"),
       "lastSeenAt" = greatest(excluded."lastSeenAt", device_presence."lastSeenAt")
-    where excluded.online or device_presence."gatewayId" is null or device_presence."gatewayId" = ${gatewayId}`;
+    where (excluded.online or device_presence."gatewayId" is null or device_presence."gatewayId" = ${gatewayId})
+      -- a heartbeat that changes nothing but the time is written at most every LAST_SEEN_RESOLUTION:
+      -- thousands of devices then cost a few row writes a second, not one per device per ping
+      and (excluded.online is distinct from device_presence.online
+        or excluded."gatewayId" is distinct from device_presence."gatewayId"
+        or excluded."connectedAt" is not null
+        or excluded."lastSeenAt" >= device_presence."lastSeenAt" + ${LAST_SEEN_RESOLUTION_SECONDS} * interval '1 second')`;
 }
 
 export async function flushInventories(
