@@ -66,7 +66,8 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     dataDir: env.EOS_FLEET_DATA_DIR,
     onLog: (line) => logger.debug({ postgres: line }),
   });
-  const db = createPrismaClient(database.url);
+  // the gateway's handshakes and the dashboard share it: a burst of enrolments needs room
+  const db = createPrismaClient(database.url, { poolSize: 20 });
   logger.info(
     {
       database: database.embedded ? `embedded (${env.EOS_FLEET_DATA_DIR})` : redact(database.url),
