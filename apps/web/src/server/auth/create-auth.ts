@@ -4,6 +4,7 @@
 import type { Db } from '@eos-fleet/db';
 import { betterAuth, type BetterAuthOptions } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { operatorMaySignIn } from '../services/operators/operator-may-sign-in';
 import { MIN_PASSWORD_LENGTH } from '../services/operators/passwords';
 
 export interface AuthOptions {
@@ -51,13 +52,8 @@ export function createAuth({ db, secret, baseUrl, trustedOrigins }: AuthOptions)
       session: {
         create: {
           // a disabled operator's correct password still opens no session
-          before: async (session) => {
-            const operator = await db.operator.findUnique({
-              where: { id: session.userId },
-              select: { disabled: true },
-            });
-            return operator && !operator.disabled ? { data: session } : false;
-          },
+          before: async (session) =>
+            (await operatorMaySignIn({ db }, session.userId)) ? { data: session } : false,
         },
       },
     },

@@ -167,7 +167,9 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
     expect(done.state, JSON.stringify(done.result)).toBe('succeeded');
     const states = done.events.map((event) => event.state).filter(Boolean);
     // ('rebooting' is reported too, but kexec may kill the agent before that frame leaves it)
-    expect(states).toEqual(expect.arrayContaining(['queued', 'delivered', 'downloading', 'succeeded']));
+    expect(states).toEqual(
+      expect.arrayContaining(['queued', 'delivered', 'downloading', 'succeeded']),
+    );
     expect(
       done.events.some(
         (event) => (event.data as { bytesWritten?: number } | null)?.bytesWritten !== undefined,

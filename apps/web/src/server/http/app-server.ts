@@ -10,6 +10,7 @@ import { appRouter } from '../api/root';
 import type { SessionOperator, TrpcContext } from '../api/trpc';
 import type { Auth } from '../auth/create-auth';
 import type { Logger } from '../logger';
+import { checkDatabase } from '../services/health/check-database';
 import { checkSameOrigin, isJsonBody } from './same-origin';
 
 export interface AppServerOptions {
@@ -155,7 +156,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
     const { pathname } = url;
     const route = async () => {
       if (pathname === '/healthz') {
-        await db.$queryRaw`select 1`;
+        await checkDatabase({ db });
         return sendJson(res, 200, { status: 'ok' });
       }
       if (pathname.startsWith('/api/auth/')) {
