@@ -5,19 +5,7 @@ import { useCan } from '~/components/session';
 import { Alert, Badge, Button, Card, Field, TextInput, formatTime } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
 import { formText } from '~/lib/form';
-
-/** "site=lab, ring=canary" -> { site: 'lab', ring: 'canary' }; the server validates keys and values. */
-export function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const part of text
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)) {
-    const [key = '', ...rest] = part.split('=');
-    labels[key.trim()] = rest.join('=').trim();
-  }
-  return labels;
-}
+import { formatLabels, parseLabels } from '~/lib/labels';
 
 export function EnrollmentTokens() {
   const trpc = useTRPC();
@@ -134,11 +122,7 @@ export function EnrollmentTokens() {
                   {token.name} {token.autoAccept && <Badge tone="sky">auto-accept</Badge>}
                 </td>
                 <td className="px-4 py-2 font-mono text-xs">{token.tokenPrefix}…</td>
-                <td className="px-4 py-2 text-xs">
-                  {Object.entries(token.labels)
-                    .map(([key, value]) => `${key}=${value}`)
-                    .join(', ') || '—'}
-                </td>
+                <td className="px-4 py-2 text-xs">{formatLabels(token.labels) || '—'}</td>
                 <td className="px-4 py-2">
                   {token.uses}
                   {token.maxUses !== null && ` / ${token.maxUses}`}

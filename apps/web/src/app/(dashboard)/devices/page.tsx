@@ -13,6 +13,7 @@ import {
   formatTime,
 } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { formatLabels } from '~/lib/labels';
 import { EnrollmentTokens } from './enrollment-tokens';
 
 export default function DevicesPage() {
@@ -115,11 +116,7 @@ export default function DevicesPage() {
                     {device.rootPrefixHash?.slice(0, 12) ?? '—'}
                   </td>
                   <td className="px-4 py-2 text-xs">{device.activeSlot ?? '—'}</td>
-                  <td className="px-4 py-2 text-xs">
-                    {Object.entries(device.labels)
-                      .map(([key, value]) => `${key}=${value}`)
-                      .join(', ')}
-                  </td>
+                  <td className="px-4 py-2 text-xs">{formatLabels(device.labels)}</td>
                   <td className="px-4 py-2">{formatTime(device.lastSeenAt)}</td>
                 </tr>
               ))}

@@ -17,6 +17,7 @@ import {
 } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
 import { formText } from '~/lib/form';
+import { formatLabels } from '~/lib/labels';
 
 const STATE_TONES: Record<string, 'slate' | 'green' | 'amber' | 'red' | 'sky'> = {
   queued: 'slate',
@@ -141,11 +142,7 @@ export default function DevicePage() {
             <Fact label="Agent">{d.agentVersion}</Fact>
             <Fact label="State area free">{mib(d.stateDiskFree)}</Fact>
             <Fact label="Last seen">{formatTime(d.lastSeenAt)}</Fact>
-            <Fact label="Labels">
-              {Object.entries(d.labels)
-                .map(([key, value]) => `${key}=${value}`)
-                .join(', ') || '—'}
-            </Fact>
+            <Fact label="Labels">{formatLabels(d.labels) || '—'}</Fact>
           </dl>
           <h3 className="mb-2 mt-5 text-sm font-medium text-ink">Flakes</h3>
           {d.flakes.length === 0 ? (
