@@ -84,15 +84,15 @@ function postgresUser(): RunAs | undefined {
   return created;
 }
 
-/** Whether `runAs` can traverse to and read/write `target` (tested as that user, not guessed from modes). */
-function accessibleAs(runAs: RunAs, target: string, mode: 'x'): boolean {
-  return spawnSync('test', [`-${mode}`, target], { uid: runAs.uid, gid: runAs.gid }).status === 0;
+/** Whether `runAs` can reach and execute/enter `target` (tested as that user, not guessed from modes). */
+function reachableAs(runAs: RunAs, target: string): boolean {
+  return spawnSync('test', ['-x', target], { uid: runAs.uid, gid: runAs.gid }).status === 0;
 }
 
 /** As root, the `postgres` user must read the binaries: copy them to a world-readable cache if not. */
 async function binariesFor(runAs: RunAs | undefined): Promise<string> {
   const source = nativeDir();
-  if (!runAs || accessibleAs(runAs, path.join(source, 'bin', 'postgres'), 'x')) return source;
+  if (!runAs || reachableAs(runAs, path.join(source, 'bin', 'postgres'))) return source;
   const version =
     (await fs
       .readFile(path.join(source, '..', 'package.json'), 'utf8')
@@ -125,7 +125,7 @@ async function placeDataDir(requested: string, runAs: RunAs | undefined): Promis
   if (!runAs) return requested;
   const stat = await fs.lstat(requested).catch(() => undefined);
   if (stat?.isSymbolicLink()) return fs.realpath(requested);
-  if (accessibleAs(runAs, parent, 'x')) return requested;
+  if (reachableAs(runAs, parent)) return requested;
   const key = createHash('sha256').update(path.resolve(requested)).digest('hex').slice(0, 16);
   const elsewhere = path.join('/var/lib/eos-fleet', key, 'postgres');
   await fs.mkdir(path.dirname(elsewhere), { recursive: true, mode: 0o755 });
