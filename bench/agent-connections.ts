@@ -890,7 +890,7 @@ function render(f: Figures): string {
     `${f.pgVersion} (\`fsync=on\`, pg_stat_statements preloaded). Auto-accept enrolment token; each`,
     `agent enrols (or authenticates), waits for \`welcome\`, sends one inventory and stays connected`,
     `answering pings. ${CONCURRENCY} handshakes in flight at a time, all clients in the bench process.`,
-    `Gateway \`heartbeatMs\` ${HEARTBEAT_MS} (shortened from 15 000), \`flushMs\` ${FLUSH_MS}; pg pool 10.`,
+    `Gateway \`heartbeatMs\` ${HEARTBEAT_MS} (shortened from 15 000), \`flushMs\` ${FLUSH_MS}; pg pool 20 (as a production web process).`,
     '',
     `Machine: ${f.machine.cores} × ${f.machine.cpu}, Node ${f.machine.node}, ${f.machine.date}, load average ${f.machine.loadBefore} before the run and ${f.loadAfter} after (other work shared the machine); client, server and PostgreSQL share the cores. \`ulimit -n\` ${f.machine.openFiles} (per process; each process holds one end of ${n} sockets).`,
     '',
