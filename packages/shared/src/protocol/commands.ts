@@ -10,6 +10,7 @@ import {
   overlaySizeSchema,
   podmanOptSchema,
   rootPrefixHashSchema,
+  rootSha256Schema,
   sshDestinationSchema,
 } from './values';
 
@@ -25,6 +26,14 @@ export const applyParamsSchema = z.object({
   ...updateSourceShape,
   /** The root prefix hash the rollout pinned; the agent refuses to write anything else. */
   expectedRootPrefixHash: rootPrefixHashSchema,
+  /**
+   * sha256 and length of the whole root partition stream of the pinned version (the update
+   * server's catalog publishes both). The agent journals them; the commit gate hashes the first
+   * `expectedRootBytes` of the new slot and lets EOS commit only on a match (EOS's apply pipeline
+   * has no pipefail, so a cut stream is otherwise written, booted and committed).
+   */
+  expectedRootSha256: rootSha256Schema,
+  expectedRootBytes: z.int().positive().max(64 * 1024 ** 3),
   /** After this instant the server marks the command timed out; the agent will not start it. */
   deadline: z.iso.datetime({ offset: true }),
 });

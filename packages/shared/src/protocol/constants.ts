@@ -75,6 +75,8 @@ export const COMMAND_ERROR_CODES = [
   'deadline_exceeded',
   'flake_failed', // flake-ctl exited non-zero
   'interrupted', // the agent restarted while the command ran (not apply/rollback)
+  'content_mismatch', // the new slot booted, but its whole-partition sha256 is not the expected one: not committed
+  'cancelled', // the server sent `cancel` before the agent started the command; it never ran
   'internal',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];

@@ -10,13 +10,13 @@ import {
   PROTOCOL_VERSION,
 } from './constants';
 import { inventorySchema } from './inventory';
-import { rootPrefixHashSchema, rootSlotSchema } from './values';
+import { escapeUnstorableText, rootPrefixHashSchema, rootSlotSchema, storableText } from './values';
 
 export const deviceIdSchema = z.uuid();
 export const commandIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/);
 const base64Schema = z.base64().max(256);
 const nonceSchema = z.string().min(16).max(128).regex(/^[A-Za-z0-9+/=_-]+$/);
-const messageSchema = z.string().max(4096);
+const messageSchema = storableText(4096);
 const isoTime = z.iso.datetime({ offset: true });
 
 // ---------------------------------------------------------------------------- server -> agent
@@ -64,6 +64,25 @@ export const commandFrameSchema = z.object({
   issuedAt: isoTime.optional(),
 });
 
+/**
+ * The operator cancelled a command the agent has (or may have) received. The agent honours it only
+ * if it has not started the command: it then answers `result {status: failed, error.code:
+ * cancelled}`. A command already running or finished is not stopped; its real result follows.
+ */
+export const cancelFrameSchema = z.object({
+  type: z.literal('cancel'),
+  commandId: commandIdSchema,
+});
+
+/**
+ * The result of `commandId` is stored on the server. The agent keeps a result (and re-sends it on
+ * the same connection, with backoff) until this arrives; after it, the agent may forget it.
+ */
+export const resultStoredFrameSchema = z.object({
+  type: z.literal('result_stored'),
+  commandId: commandIdSchema,
+});
+
 export const errorFrameSchema = z.object({
   type: z.literal('error'),
   code: z.enum(FRAME_ERROR_CODES),
@@ -78,6 +97,8 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   pendingFrameSchema,
   rejectedFrameSchema,
   commandFrameSchema,
+  cancelFrameSchema,
+  resultStoredFrameSchema,
   errorFrameSchema,
 ]);
 
@@ -94,7 +115,7 @@ export const enrollFrameSchema = z.object({
   publicKey: base64Schema,
   /** Signature over signedChallengeMessage({ purpose: 'enroll', deviceId, nonce }). */
   signature: base64Schema,
-  agentVersion: z.string().max(64),
+  agentVersion: storableText(64),
   facts: inventorySchema,
 });
 
@@ -105,7 +126,7 @@ export const authFrameSchema = z.object({
   deviceId: deviceIdSchema,
   /** Signature over signedChallengeMessage({ purpose: 'auth', deviceId, nonce }). */
   signature: base64Schema,
-  agentVersion: z.string().max(64),
+  agentVersion: storableText(64),
 });
 
 export const inventoryFrameSchema = z.object({
@@ -147,11 +168,11 @@ export const resultFrameSchema = z.object({
   type: z.literal('result'),
   commandId: commandIdSchema,
   /** The kind as received (may be one this agent does not know). */
-  kind: z.string().max(64),
+  kind: storableText(64),
   status: z.enum(['succeeded', 'failed']),
   error: z.object({ code: z.enum(COMMAND_ERROR_CODES), message: messageSchema }).optional(),
   /** Tail of the tool's stdout+stderr, at most MAX_OUTPUT_CHARS. */
-  output: z.string().max(MAX_OUTPUT_CHARS).optional(),
+  output: z.string().max(MAX_OUTPUT_CHARS).transform(escapeUnstorableText).optional(),
   data: resultDataSchema.optional(),
   finishedAt: isoTime,
 });
@@ -171,6 +192,8 @@ export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 export type PendingFrame = z.infer<typeof pendingFrameSchema>;
 export type RejectedFrame = z.infer<typeof rejectedFrameSchema>;
 export type CommandFrame = z.infer<typeof commandFrameSchema>;
+export type CancelFrame = z.infer<typeof cancelFrameSchema>;
+export type ResultStoredFrame = z.infer<typeof resultStoredFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type EnrollFrame = z.infer<typeof enrollFrameSchema>;

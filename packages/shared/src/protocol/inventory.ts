@@ -2,9 +2,9 @@
 // Values the agent cannot read are null rather than absent, so "unknown" is explicit.
 import { z } from 'zod';
 import { EOS_PROFILES } from '../domain';
-import { rootPrefixHashSchema, rootSlotSchema } from './values';
+import { rootPrefixHashSchema, rootSlotSchema, storableText } from './values';
 
-const shortText = z.string().max(512);
+const shortText = storableText(512);
 
 export const flakeSchema = z.discriminatedUnion('engine', [
   z.object({

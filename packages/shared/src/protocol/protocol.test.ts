@@ -128,6 +128,9 @@ describe('commands', () => {
     const bad = [
       { kind: 'apply', params: { expectedRootPrefixHash: hash, deadline, imageName: 'x; rm -rf /' } },
       { kind: 'apply', params: { expectedRootPrefixHash: hash, deadline, imageName: 'EOS.raw' } },
+      // an apply must pin the whole partition's content, not just its first 10 MiB
+      { kind: 'apply', params: { expectedRootPrefixHash: hash, deadline } },
+      { kind: 'apply', params: { expectedRootPrefixHash: hash, expectedRootSha256: 'B'.repeat(64), expectedRootBytes: 1, deadline } },
       { kind: 'check', params: { server: '-oProxyCommand=sh' } },
       { kind: 'flake.register', params: { engine: 'podman', container: '--privileged', app: '/usr/share/flakes/bin/x' } },
       { kind: 'flake.register', params: { engine: 'podman', container: 'c', app: '/usr/share/flakes/../../etc/x' } },
@@ -139,12 +142,45 @@ describe('commands', () => {
     ];
     for (const command of bad) expect(parseCommand(command).ok, JSON.stringify(command)).toBe(false);
     const good = [
-      { kind: 'apply', params: { expectedRootPrefixHash: hash, deadline, imageName: 'EOS.aarch64-RPI-TW', server: 'ec2-user@update.example.org' } },
+      { kind: 'apply', params: { expectedRootPrefixHash: hash, expectedRootSha256: 'b'.repeat(64), expectedRootBytes: 1200 * 1024 * 1024, deadline, imageName: 'EOS.aarch64-RPI-TW', server: 'ec2-user@update.example.org' } },
       { kind: 'flake.remove', params: { engine: 'firecracker', vm: 'mvm' } },
       { kind: 'flake.pull', params: { engine: 'firecracker', name: 'v', kisImage: 'https://e.org/v.tar.xz' } },
       { kind: 'flake.pull', params: { engine: 'firecracker', name: 'v', rootfs: 'https://e.org/r', kernel: 'https://e.org/k' } },
       { kind: 'flake.register', params: { engine: 'firecracker', vm: 'v', app: '/usr/share/flakes/bin/v', overlaySize: '20GiB', noNet: true } },
     ];
     for (const command of good) expect(parseCommand(command).ok, JSON.stringify(command)).toBe(true);
+  });
+});
+
+describe('text PostgreSQL cannot store', () => {
+  const inventory = {
+    rootPrefixHash: null, activeSlot: null, slotSizeBytes: null, imageName: null, updateServer: null,
+    arch: 'x86_64', profile: null, osRelease: {}, kernelRelease: null, bootId: 'b', commitPending: false,
+    flakes: [], agentVersion: '1', stateDiskFreeBytes: null, collectedAt: new Date().toISOString(),
+  };
+  it('refuses NUL and lone surrogates in reported facts, with a typed error naming the field', () => {
+    for (const bad of ['EOS\u0000', 'x\ud800y', '\udc00']) {
+      const parsed = parseAgentFrame(JSON.stringify({ type: 'inventory', inventory: { ...inventory, osRelease: { name: bad } } }));
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) {
+        expect(parsed.error.code).toBe('invalid_frame');
+        expect(parsed.error.message).toMatch(/inventory\.osRelease\.name: .*NUL/);
+      }
+    }
+    expect(parseAgentFrame(JSON.stringify({ type: 'inventory', inventory: { ...inventory, osRelease: { name: 'EOS 😀' } } })).ok).toBe(true);
+  });
+  it('escapes them in command output so the result itself is kept', () => {
+    const parsed = parseAgentFrame(
+      JSON.stringify({ type: 'result', commandId: 'c1', kind: 'check', status: 'succeeded', output: 'a\u0000b\ud800', finishedAt: new Date().toISOString() }),
+    );
+    expect(parsed.ok && parsed.value.type === 'result' && parsed.value.output).toBe('a\uFFFDb\uFFFD');
+  });
+});
+
+describe('cancel and result_stored', () => {
+  it('are server frames', () => {
+    expect(parseServerFrame(JSON.stringify({ type: 'cancel', commandId: 'c1' })).ok).toBe(true);
+    expect(parseServerFrame(JSON.stringify({ type: 'result_stored', commandId: 'c1' })).ok).toBe(true);
+    expect(parseServerFrame(JSON.stringify({ type: 'result_stored', commandId: 'bad id' })).ok).toBe(false);
   });
 });

@@ -5,6 +5,39 @@
 import { z } from 'zod';
 import { ROOT_SLOTS } from '../domain';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** True when PostgreSQL can store `s` as text (see storableText). */
+export function isStorableText(s: string): boolean {
+  LONE_SURROGATE.lastIndex = 0;
+  return !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+}
+
+/**
+ * Text PostgreSQL can store: `text` and `jsonb` refuse U+0000, and a lone UTF-16 surrogate cannot
+ * be encoded. Every string a peer sends that reaches the database goes through this, so one
+ * device's bad byte fails that device's frame alone (a typed `invalid_frame`), never a batch.
+ */
+export function storableText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine(isStorableText, 'must not contain NUL (U+0000) or lone surrogate characters');
+}
+
+/**
+ * For tool output, where losing the whole result over one byte would be worse: NUL and lone
+ * surrogates become U+FFFD (what they are shown as anyway).
+ */
+export function escapeUnstorableText(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** sha256 of a whole root partition stream (`NAME.raw.dev`), as the update server publishes it. */
+export const rootSha256Schema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected a lowercase sha256 hex digest (64 characters)');
+
 export const rootPrefixHashSchema = z
   .string()
   .regex(/^[0-9a-f]{40}$/, 'expected a lowercase sha1 hex digest (40 characters)');
