@@ -2,11 +2,10 @@
 import type { Prisma } from '@eos-fleet/db';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
+import { AUDIT_ACTIONS } from './audit-actions';
 
-/** `entity.past_tense`: device.accepted, operator.role_changed, rollout.paused */
-export const auditActionSchema = z
-  .string()
-  .regex(/^[a-z][a-z_]*\.[a-z][a-z_]*$/, 'must look like entity.past_tense');
+/** One of the closed list in audit-actions.ts (`entity.past_tense`). */
+export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 
 const auditEventSchema = z.object({
   action: auditActionSchema,
