@@ -4,6 +4,8 @@
 const UNAVAILABLE_PATTERNS = [
   /timeout exceeded when trying to connect/i,
   /Query read timeout/i,
+  // Prisma's interactive transaction found no connection within its maxWait
+  /Unable to start a transaction in the given time/i,
   /canceling statement due to statement timeout/i,
   /Connection terminated/i,
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT/,

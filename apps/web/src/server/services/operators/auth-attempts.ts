@@ -49,7 +49,8 @@ export const SIGN_IN_LIMITS: AttemptLimits = {
 export const PASSWORD_CHANGE_LIMITS: AttemptLimits = {
   windowMs: 15 * MINUTE,
   pair: { failures: 5, lockoutMs: 15 * MINUTE, maxLockoutMs: 60 * MINUTE },
-  client: { failures: 5, lockoutMs: 15 * MINUTE, maxLockoutMs: 60 * MINUTE },
+  // many operators may share one address (an office): the operator is what is locked
+  client: { failures: 50, lockoutMs: 15 * MINUTE, maxLockoutMs: 60 * MINUTE },
   account: { failures: 5, spacingMs: 15 * MINUTE },
   knownClientMs: 0,
 };
