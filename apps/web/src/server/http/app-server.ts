@@ -173,7 +173,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
           if (!verdict.ok)
             return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
         }
-        return handleAuth(req, res, pathname, clientAddress(req));
+        return handleAuth(req, res, url, clientAddress(req));
       }
       if (pathname.startsWith('/api/trpc/'))
         return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));

@@ -82,13 +82,14 @@ function signInAccount(body: Buffer): string | undefined {
 }
 
 export function createAuthRoute({ db, auth, signInLimits = SIGN_IN_LIMITS }: AuthRouteOptions) {
+  /** `url`: the request's URL as the server parsed it, so better-auth routes what we checked */
   return async function handleAuth(
     req: IncomingMessage,
     res: ServerResponse,
-    pathname: string,
+    url: URL,
     clientAddress: string,
   ) {
-    const endpoint = pathname.slice('/api/auth'.length).replace(/\/$/, '');
+    const endpoint = url.pathname.slice('/api/auth'.length).replace(/\/$/, '');
     if (!ALLOWED.has(`${req.method ?? 'GET'} ${endpoint}`))
       return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such auth endpoint' } });
 
@@ -111,7 +112,8 @@ export function createAuthRoute({ db, auth, signInLimits = SIGN_IN_LIMITS }: Aut
         );
       }
     }
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? pathname}`, {
+    // better-auth knows its own base URL; the Host header reaches it as a header, never parsed here
+    const request = new Request(url.href, {
       method: req.method,
       headers: authHeaders(req, clientAddress),
       body: body && body.length > 0 ? new Uint8Array(body) : undefined,

@@ -229,7 +229,8 @@ export async function settleAttempt(
       },
     });
   }
-  await pruneAttempts(db);
+  // now and then, not on every failure: a flood of guesses should not mean a flood of deletes
+  if (Math.random() < 0.05) await pruneAttempts(db);
 }
 
 async function pruneAttempts(db: Db) {
