@@ -54,7 +54,8 @@ export function createAuth({ db, secret, baseUrl, trustedOrigins }: AuthOptions)
       customRules: { '/sign-in/email': { window: 60, max: 60 } },
     },
     advanced: {
-      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
+      // our address as it is (the throttle and audit use the same): no /64 for IPv6
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER], ipv6Subnet: 128 },
       useSecureCookies: baseUrl.startsWith('https://'),
       defaultCookieAttributes: { httpOnly: true, sameSite: 'strict' },
     },

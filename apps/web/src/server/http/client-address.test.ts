@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../env';
-import { clientAddressResolver } from './client-address';
+import { clientAddressResolver, normalizeAddress } from './client-address';
 
 function request(peer: string | undefined, forwardedFor?: string | string[]): IncomingMessage {
   return {
@@ -27,11 +27,20 @@ describe('client address: X-Forwarded-For only from trusted proxies', () => {
     // the client wrote "1.2.3.4"; the first proxy appended the client's real address
     expect(of(request('10.0.0.2', '1.2.3.4, 198.51.100.9, 10.0.0.3'))).toBe('198.51.100.9');
     expect(of(request('::ffff:10.0.0.2', ['1.2.3.4', '198.51.100.9']))).toBe('198.51.100.9');
-    expect(of(request('fd00::1', '2001:db8::5'))).toBe('2001:db8::5');
+    expect(of(request('fd00::1', '2001:db8::5'))).toBe('2001:0db8:0000:0000:0000:0000:0000:0005');
     // no header: the proxy itself is the client
     expect(of(request('10.0.0.2'))).toBe('10.0.0.2');
     // garbage where an address belongs: the last hop a trusted proxy vouched for
     expect(of(request('10.0.0.2', 'not-an-ip, 10.0.0.9'))).toBe('10.0.0.9');
+  });
+
+  it('spells each address one way: IPv4-mapped as IPv4, IPv6 in full', () => {
+    expect(normalizeAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeAddress('2001:DB8::1')).toBe('2001:0db8:0000:0000:0000:0000:0000:0001');
+    expect(normalizeAddress('::1')).toBe('0000:0000:0000:0000:0000:0000:0000:0001');
+    expect(normalizeAddress('fe80::1:2:3:4:5')).toBe('fe80:0000:0000:0001:0002:0003:0004:0005');
+    expect(normalizeAddress('::ffff:c000:0201')).toBe('192.0.2.1');
+    expect(normalizeAddress('64:ff9b::192.0.2.1')).toBe('0064:ff9b:0000:0000:0000:0000:c000:0201');
   });
 
   it('env: EOS_FLEET_TRUSTED_PROXIES is a list of IPs and CIDRs, and names a bad entry', () => {

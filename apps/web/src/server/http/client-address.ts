@@ -5,10 +5,32 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 
-/** "::ffff:10.0.0.1" (a v4 client on a dual-stack socket) is 10.0.0.1 */
+/** IPv6 in full: eight groups of four lower-case hex digits (better-auth records it so too). */
+function expandIPv6(address: string): string {
+  let text = address.toLowerCase();
+  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((group) => group.padStart(4, '0')).join(':');
+}
+
+/**
+ * One spelling per address, the same in sessions, audit entries and the throttle:
+ * "::ffff:10.0.0.1" (a v4 client on a dual-stack socket) is 10.0.0.1; IPv6 is written in full.
+ */
 export function normalizeAddress(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return (mapped?.[1] ?? address).toLowerCase();
+  if (!net.isIPv6(address)) return address.toLowerCase();
+  const full = expandIPv6(address);
+  const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{4}):([0-9a-f]{4})$/.exec(full);
+  if (!mapped) return full;
+  const [high, low] = [parseInt(mapped[1] ?? '0', 16), parseInt(mapped[2] ?? '0', 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
 function familyOf(address: string): 'ipv4' | 'ipv6' | undefined {
