@@ -3,7 +3,40 @@ import { PrismaClient } from '../generated/client/client';
 
 export type Db = PrismaClient;
 
+/**
+ * Bounds on every wait for PostgreSQL, so a frozen or unreachable server makes requests fail in
+ * seconds instead of hanging. Migrations run with their own client and none of these.
+ */
+export const DATABASE_TIMEOUTS = {
+  /** opening a connection, and waiting for a free one when the pool is exhausted */
+  acquireMs: 3_000,
+  /** the server ends a statement running longer (a dashboard query is milliseconds) */
+  statementMs: 4_000,
+  /** the client gives up on an answer: the server may be frozen, not just slow */
+  queryMs: 5_000,
+  /** a transaction left open by a stalled process releases its locks */
+  idleInTransactionMs: 15_000,
+} as const;
+
+export interface PrismaClientOptions {
+  poolSize?: number;
+  timeouts?: Partial<typeof DATABASE_TIMEOUTS>;
+}
+
 /** One client per process: the pg pool behind it is the connection budget. */
-export function createPrismaClient(url: string, { poolSize = 10 } = {}): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+export function createPrismaClient(
+  url: string,
+  { poolSize = 10, timeouts = {} }: PrismaClientOptions = {},
+): PrismaClient {
+  const bounds = { ...DATABASE_TIMEOUTS, ...timeouts };
+  return new PrismaClient({
+    adapter: new PrismaPg({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: bounds.acquireMs,
+      statement_timeout: bounds.statementMs,
+      query_timeout: bounds.queryMs,
+      idle_in_transaction_session_timeout: bounds.idleInTransactionMs,
+    }),
+  });
 }

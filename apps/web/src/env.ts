@@ -1,9 +1,34 @@
 // The web app's environment, read and validated once. Nothing else reads process.env.
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** An IPv4/IPv6 address or CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const trustedProxies = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
+  .superRefine((entries, ctx) => {
+    for (const entry of entries.filter((candidate) => !isAddressOrRange(candidate))) {
+      ctx.addIssue({ code: 'custom', message: `${entry} is not an IP address or CIDR range` });
+    }
+  });
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -23,6 +48,11 @@ const schema = z.object({
   /** creates this admin on first start instead of generating a one-time password */
   EOS_FLEET_ADMIN_EMAIL: z.email().default('admin@eos-fleet.local'),
   EOS_FLEET_ADMIN_PASSWORD: z.string().min(10).optional(),
+  /**
+   * proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs); none by default: the
+   * client is the socket's peer, whatever headers it sends
+   */
+  EOS_FLEET_TRUSTED_PROXIES: trustedProxies,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -32,7 +62,7 @@ export class EnvError extends Error {
   override name = 'EnvError';
 }
 
-export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function readEnv(source: Record<string, string | undefined> = process.env): Env {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(

@@ -128,6 +128,7 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       gateway: { gatewayId: `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` },
       allowedOrigins,
       secure: publicUrl.startsWith('https://'),
+      trustedProxies: env.EOS_FLEET_TRUSTED_PROXIES,
       production: !dev,
       handlePage: (req, res) => handleNext(req, res),
       // Next's dev server has its hot-reload socket

@@ -9,6 +9,7 @@ import { ZodError } from 'zod';
 import type { Auth } from '../auth/create-auth';
 import type { Actor, ServiceContext } from '../services/context';
 import { AppError, type AppErrorCode } from '../services/errors';
+import { isDatabaseUnavailable } from '../services/health/database-unavailable';
 import { can, type Permission } from './permissions';
 
 export interface SessionOperator {
@@ -52,6 +53,7 @@ const APP_TO_TRPC: Record<AppErrorCode, TRPCError['code']> = {
   FORBIDDEN: 'FORBIDDEN',
   BAD_REQUEST: 'BAD_REQUEST',
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
 };
 
 /** Domain errors become typed tRPC errors; anything else stays INTERNAL_SERVER_ERROR without details. */
@@ -64,9 +66,19 @@ const mapAppErrors = t.middleware(async ({ next }) => {
     }
     if (cause instanceof ZodError)
       throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input', cause });
+    if (isDatabaseUnavailable(cause)) throw databaseUnavailableError(cause);
   }
   return result;
 });
+
+/** PostgreSQL frozen or gone: a 503 that says so, not an internal error. */
+export function databaseUnavailableError(cause: unknown): TRPCError {
+  return new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'The database is not answering; try again in a moment.',
+    cause,
+  });
+}
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;

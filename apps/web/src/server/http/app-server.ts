@@ -5,12 +5,15 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Db } from '@eos-fleet/db';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
-import { fromNodeHeaders, toNodeHandler } from 'better-auth/node';
 import { appRouter } from '../api/root';
-import type { SessionOperator, TrpcContext } from '../api/trpc';
+import { databaseUnavailableError, type SessionOperator, type TrpcContext } from '../api/trpc';
 import type { Auth } from '../auth/create-auth';
 import type { Logger } from '../logger';
+import type { AttemptLimits } from '../services/operators/auth-attempts';
 import { checkDatabase } from '../services/health/check-database';
+import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import { authHeaders, createAuthRoute } from './auth-route';
+import { clientAddressResolver } from './client-address';
 import { checkSameOrigin, isJsonBody } from './same-origin';
 
 export interface AppServerOptions {
@@ -20,6 +23,10 @@ export interface AppServerOptions {
   /** origins besides the request's own host that may call the API (the public URL) */
   allowedOrigins: ReadonlySet<string>;
   secure: boolean;
+  /** proxies whose X-Forwarded-For is believed (EOS_FLEET_TRUSTED_PROXIES); none by default */
+  trustedProxies?: readonly string[];
+  /** the sign-in throttle's rules (tests shorten them) */
+  signInLimits?: AttemptLimits;
   /** Next.js' request handler; absent in API-only tests */
   handlePage?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -37,10 +44,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
     'cache-control': 'no-store',
   });
   res.end(JSON.stringify(body));
-}
-
-function clientAddress(req: IncomingMessage): string | undefined {
-  return req.socket.remoteAddress ?? undefined;
 }
 
 function setSecurityHeaders(res: ServerResponse, production: boolean) {
@@ -65,12 +68,13 @@ function setSecurityHeaders(res: ServerResponse, production: boolean) {
 
 export function createAppServer(options: AppServerOptions): http.Server {
   const { db, auth, logger } = options;
-  const authHandler = toNodeHandler(auth);
+  const clientAddress = clientAddressResolver(options.trustedProxies ?? []);
+  const handleAuth = createAuthRoute({ db, auth, signInLimits: options.signInLimits });
 
   async function sessionOf(
     req: IncomingMessage,
   ): Promise<{ operator: SessionOperator; token: string } | null> {
-    const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
+    const session = await auth.api.getSession({ headers: authHeaders(req, clientAddress(req)) });
     if (!session) return null;
     const user = session.user as typeof session.user & Partial<SessionOperator>;
     return {
@@ -112,7 +116,9 @@ export function createAppServer(options: AppServerOptions): http.Server {
       router: appRouter,
       maxBodySize: MAX_API_BODY,
       createContext: async (): Promise<TrpcContext> => {
-        const session = await sessionOf(req);
+        const session = await sessionOf(req).catch((error: unknown) => {
+          throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
+        });
         return {
           db,
           auth,
@@ -156,8 +162,10 @@ export function createAppServer(options: AppServerOptions): http.Server {
     const { pathname } = url;
     const route = async () => {
       if (pathname === '/healthz') {
-        await checkDatabase({ db });
-        return sendJson(res, 200, { status: 'ok' });
+        const database = await checkDatabase({ db });
+        return database.ok
+          ? sendJson(res, 200, { status: 'ok' })
+          : sendJson(res, 503, { status: 'unavailable', reason: database.reason });
       }
       if (pathname.startsWith('/api/auth/')) {
         if (req.method === 'POST') {
@@ -165,7 +173,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
           if (!verdict.ok)
             return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
         }
-        return authHandler(req, res);
+        return handleAuth(req, res, url, clientAddress(req));
       }
       if (pathname.startsWith('/api/trpc/'))
         return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));
@@ -174,10 +182,16 @@ export function createAppServer(options: AppServerOptions): http.Server {
       return handlePage(req, res, pathname, url.search);
     };
     route().catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'request failed');
-      if (!res.headersSent)
+      const unavailable = isDatabaseUnavailable(error);
+      if (unavailable) logger.warn({ url: req.url }, 'request failed: PostgreSQL is not answering');
+      else logger.error({ err: error, url: req.url }, 'request failed');
+      if (res.headersSent) res.destroy();
+      else if (unavailable)
+        sendJson(res, 503, {
+          error: { code: 'SERVICE_UNAVAILABLE', message: 'The database is not answering.' },
+        });
+      else
         sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'internal error' } });
-      else res.destroy();
     });
   });
 

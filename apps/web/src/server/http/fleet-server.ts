@@ -13,7 +13,7 @@ import { createAppServer, type AppServerOptions } from './app-server';
 
 export interface FleetServerOptions extends Pick<
   AppServerOptions,
-  'allowedOrigins' | 'secure' | 'production' | 'handlePage'
+  'allowedOrigins' | 'secure' | 'production' | 'handlePage' | 'trustedProxies' | 'signInLimits'
 > {
   db: Db;
   auth: Auth;
@@ -46,6 +46,8 @@ export async function startFleetServer(options: FleetServerOptions) {
     logger,
     allowedOrigins: options.allowedOrigins,
     secure: options.secure,
+    trustedProxies: options.trustedProxies,
+    signInLimits: options.signInLimits,
     production: options.production,
     handlePage: options.handlePage,
     handleUpgrade: (req, socket, head) => {

@@ -5,6 +5,7 @@ export const APP_ERROR_CODES = [
   'FORBIDDEN',
   'BAD_REQUEST',
   'PRECONDITION_FAILED',
+  'TOO_MANY_REQUESTS',
 ] as const;
 export type AppErrorCode = (typeof APP_ERROR_CODES)[number];
 

@@ -9,6 +9,7 @@ import { createCaller } from '../api/root';
 import type { SessionOperator } from '../api/trpc';
 import type { OperatorRole } from '@eos-fleet/shared/domain';
 import { SYSTEM_ACTOR } from '../services/context';
+import type { AttemptLimits } from '../services/operators/auth-attempts';
 import { createOperator } from '../services/operators/create-operator';
 
 export async function createTestApp() {
@@ -57,9 +58,11 @@ export async function createTestApp() {
       sweepMs?: number;
       /** a fixed port, to restart a server where its agents will look for it */
       port?: number;
+      trustedProxies?: readonly string[];
+      signInLimits?: AttemptLimits;
     } = {},
   ) {
-    const { port = 0, ...tuning } = gatewayOptions;
+    const { port = 0, trustedProxies, signInLimits, ...tuning } = gatewayOptions;
     const fleet = await startFleetServer({
       db,
       auth,
@@ -73,6 +76,8 @@ export async function createTestApp() {
       },
       allowedOrigins: new Set(),
       secure: false,
+      trustedProxies,
+      signInLimits,
       production: true,
       host: '127.0.0.1',
       port,

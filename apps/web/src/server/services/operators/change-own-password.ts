@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
+import { beginAttempt, PASSWORD_CHANGE_LIMITS, settleAttempt } from './auth-attempts';
 import { CREDENTIAL_PROVIDER, hashPassword, passwordSchema, verifyPassword } from './passwords';
 
 export const changeOwnPasswordInput = z
@@ -11,7 +12,11 @@ export const changeOwnPasswordInput = z
     path: ['newPassword'],
   });
 
-/** The signed-in operator sets a new password; their other sessions end. */
+/**
+ * The signed-in operator sets a new password; their other sessions end. Wrong current passwords
+ * are limited per operator (a stolen session cannot guess the password it lacks), and the lockout
+ * is audited.
+ */
 export async function changeOwnPassword(
   ctx: ServiceContext,
   input: z.input<typeof changeOwnPasswordInput>,
@@ -21,6 +26,19 @@ export async function changeOwnPassword(
     throw new AppError('FORBIDDEN', 'Only an operator has a password.');
   const operatorId = ctx.actor.id;
   const { currentPassword, newPassword } = changeOwnPasswordInput.parse(input);
+  const attempt = await beginAttempt(
+    ctx.db,
+    'password_change',
+    { account: operatorId, clientAddress: ctx.ipAddress ?? 'unknown' },
+    PASSWORD_CHANGE_LIMITS,
+  );
+  if (!attempt.allowed) {
+    const minutes = Math.ceil(attempt.retryAfterMs / 60_000);
+    throw new AppError(
+      'TOO_MANY_REQUESTS',
+      `Too many wrong current passwords: try again in ${minutes} min.`,
+    );
+  }
   const account = await ctx.db.account.findFirst({
     where: { userId: operatorId, providerId: CREDENTIAL_PROVIDER },
   });
@@ -28,6 +46,7 @@ export async function changeOwnPassword(
     !account?.password ||
     !(await verifyPassword({ hash: account.password, password: currentPassword }))
   ) {
+    await settleAttempt(ctx.db, attempt.attemptId, 'failed', PASSWORD_CHANGE_LIMITS);
     throw new AppError('BAD_REQUEST', 'The current password is wrong.');
   }
   const hash = await hashPassword(newPassword);
@@ -43,4 +62,5 @@ export async function changeOwnPassword(
       targetId: operatorId,
     });
   });
+  await settleAttempt(ctx.db, attempt.attemptId, 'succeeded', PASSWORD_CHANGE_LIMITS);
 }
