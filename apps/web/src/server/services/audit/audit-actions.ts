@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = [
   'operator.password_changed',
   'operator.disabled',
   'operator.enabled',
+  'operator.password_change_locked',
+  'sign_in.locked',
   'enrollment_token.created',
   'enrollment_token.revoked',
   'device.enrolled',
