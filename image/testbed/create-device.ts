@@ -1,14 +1,16 @@
 // Lays out a testbed device from an EOS disk image: slot A is the image's p.lxreadonly, slot B an
 // empty partition of the size the image's p.lxrootclone1 has, the firmware partition is p.UEFI,
 // and the ESP boots slot A, as on a freshly flashed disk.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, open, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ROOT_SLOTS, deterministicGuid, findPartition, readGptFile, type GptPartition } from '@eos-fleet/shared';
+import { locateEosReference } from '../src/eos-reference';
 import { deviceCommandBundle } from './device-bundle';
+import { shellQuote, writeEosOsUpdate, writeHardwareStandIns } from './hardware';
 import {
   deviceConfigSchema,
   devicePaths,
@@ -17,6 +19,7 @@ import {
   type DeviceConfig,
   type DevicePaths,
   type FlakeListStyle,
+  type GateSettings,
   type TestbedService,
 } from './device-layout';
 
@@ -37,16 +40,16 @@ export interface CreateTestbedDeviceOptions {
   env?: Record<string, string>;
   arch?: DeviceConfig['arch'];
   label?: string;
+  /** The commit gate's settings (device.json `gate`). */
+  gate?: GateSettings;
+  /** `eos` (default): EOS's own os-update when it can be found (locateEosReference); `stand-in`: ours. */
+  osUpdate?: 'eos' | 'stand-in';
 }
 
 export interface TestbedDeviceInfo {
   dir: string;
   paths: DevicePaths;
   config: DeviceConfig;
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** An executable that runs one of the stand-ins (the device's bundle) for this device. */
@@ -97,6 +100,34 @@ async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: ()
   return { raw, cleanup: () => rm(temp, { recursive: true, force: true }) };
 }
 
+let namespaces: string | undefined | null = null;
+
+/** Why this machine cannot give os-update a mount namespace (root and unshare -m), if it cannot. */
+function namespaceProblem(): string | undefined {
+  if (namespaces === null) {
+    const probe = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+    namespaces =
+      probe.status === 0 ? undefined : `no mount namespace for it here (unshare -m: ${(probe.stderr || probe.error?.message || 'failed').trim()})`;
+  }
+  return namespaces;
+}
+
+const announced = new Set<string>();
+
+/** Which os-update a new device runs; a fallback is said once per process, in one line. */
+function chooseOsUpdate(wanted: 'eos' | 'stand-in'): DeviceConfig['osUpdate'] {
+  if (wanted === 'stand-in') return { kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' };
+  const found = locateEosReference();
+  const reason = 'missing' in found ? found.missing : namespaceProblem();
+  if (reason === undefined && !('missing' in found)) return { kind: 'eos', script: found.osUpdate };
+  const line = `EOS testbed: devices run the testbed's os-update stand-in, not EOS's own: ${reason ?? ''}`;
+  if (!announced.has(line)) {
+    announced.add(line);
+    process.stderr.write(`${line}\n`);
+  }
+  return { kind: 'stand-in', reason: reason ?? '' };
+}
+
 export async function createTestbedDevice(options: CreateTestbedDeviceOptions): Promise<TestbedDeviceInfo> {
   const dir = path.resolve(options.dir);
   const paths = devicePaths(dir);
@@ -136,6 +167,8 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
       unavailablePulls: options.unavailablePulls ?? [],
       dd: { progressIntervalMs: options.dd?.progressIntervalMs ?? 1000, ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}) },
       env: options.env ?? {},
+      osUpdate: chooseOsUpdate(options.osUpdate ?? 'eos'),
+      ...(options.gate ? { gate: options.gate } : {}),
     });
     await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`);
 
@@ -175,7 +208,9 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
     await writeExecutable(paths.ssh, `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`);
     await mkdir(path.dirname(paths.standInBundle), { recursive: true });
     await writeFile(paths.standInBundle, await deviceCommandBundle());
-    await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
+    await writeHardwareStandIns(dir, config, { execPath: process.execPath, bundle: paths.standInBundle });
+    if (config.osUpdate.kind === 'eos') await writeEosOsUpdate(dir, config.osUpdate.script);
+    else await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
     await writeExecutable(paths.fleet, standInScript('fleet', dir, paths.standInBundle));
     await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir, paths.standInBundle));
     for (const pilot of [paths.podmanPilot, paths.firecrackerPilot]) {

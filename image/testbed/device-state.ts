@@ -36,9 +36,13 @@ export interface BootRecord {
   bootedAt: string;
 }
 
+/** The commit gate of this boot: checking, passed (commit follows) or failed (not committed). */
+export type CommitGateState = 'checking' | 'passed' | 'failed';
+
 export interface DeviceState extends Partial<BootRecord> {
   bootCount: number;
   phase: DevicePhase;
+  commitGate?: CommitGateState;
   currentSlot?: RootSlot | null;
   supervisorPid?: number;
 }
@@ -54,6 +58,8 @@ export interface TestbedStatus {
   bootSelection: RootSlot | undefined;
   /** COMMIT_UPDATE on the command line: booted by kexec after an apply, not committed yet. */
   commitPending: boolean;
+  /** Only on a gated COMMIT_UPDATE boot. */
+  commitGate: CommitGateState | undefined;
   supervisorPid: number | undefined;
 }
 
@@ -76,6 +82,7 @@ export async function readTestbedStatus(dir: string): Promise<TestbedStatus> {
     currentSlot: running ? (state.currentSlot ?? undefined) : undefined,
     bootSelection: selected === undefined ? undefined : slotByPartuuid(config, selected),
     commitPending: cmdline?.includes('COMMIT_UPDATE') ?? false,
+    commitGate: running ? state.commitGate : undefined,
     supervisorPid: running ? state.supervisorPid : undefined,
   };
 }
