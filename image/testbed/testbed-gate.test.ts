@@ -6,13 +6,13 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEosImage, type BuiltEosImage } from '../src';
 import { loadKexecImage, requestBoot } from './boot-control';
 import { createTestbedDevice } from './create-device';
 import { grubCmdline, readDeviceConfig, writeFileAtomic } from './device-layout';
 import { bootTestbedDevice, type RunningTestbedDevice } from './testbed-device';
-import { describeWithEos, writeFleetKey } from './test-helpers';
+import { writeFleetKey } from './test-helpers';
 
 let work: string;
 let dir: string;
@@ -78,7 +78,8 @@ async function gateResult(): Promise<string> {
   return readFile(path.join(device.paths.stateDir, 'eos-fleet-gate', 'last-result'), 'utf8');
 }
 
-describeWithEos('commit gate on a testbed device (EOS os-update commits)', () => {
+// The gate is ours, not EOS's: it runs whichever os-update the device has (EOS's when found).
+describe('commit gate on a testbed device', () => {
   it('a new slot whose agent never becomes healthy is not committed: the old slot comes back', async () => {
     const before = await kexecIntoSlotB();
     const after = await device.waitForBoot(before + 2, { timeoutMs: 60_000 });

@@ -4,12 +4,14 @@ import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEosImage, readRootFacts } from '../src';
+import { buildEosImage, locateEosReference, readRootFacts } from '../src';
 import { createTestbedDevice, testbedAgentPaths } from './create-device';
 import { bootTestbedDevice, type RunningTestbedDevice } from './testbed-device';
-import { run, writeFleetKey } from './test-helpers';
+import { describeWithEos, run, writeFleetKey } from './test-helpers';
 
 let work: string;
+let keyPath: string;
+let imagePath: string;
 let device: RunningTestbedDevice;
 let dir: string;
 
@@ -19,6 +21,8 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'testbed-lifecycle-'));
   const image = await buildEosImage({ outPath: path.join(work, 'EOS.raw'), version: '1.0.0', sizes: { root: 12, uefi: 2, spare: 1 } });
   const key = await writeFleetKey(path.join(work, 'id_fleet'));
+  keyPath = key.privatePath;
+  imagePath = image.path;
   dir = path.join(work, 'device');
   await createTestbedDevice({
     dir,
@@ -148,5 +152,51 @@ describe('testbed device without an update server', () => {
     } finally {
       await writeFile(device.paths.osUpdateYml, yml);
     }
+  }, 30_000);
+});
+
+describeWithEos("EOS's own os-update on a testbed device", () => {
+  it('is what the device runs, each call in a mount namespace of its own: nothing reaches the host', async () => {
+    const found = locateEosReference();
+    expect(device.paths.osUpdate).toBeTruthy();
+    expect(await readFile(device.paths.osUpdate, 'utf8')).toContain('unshare --mount --propagation private');
+    expect(JSON.parse(await readFile(device.paths.config, 'utf8'))).toMatchObject({
+      osUpdate: { kind: 'eos', script: 'missing' in found ? '' : found.osUpdate },
+    });
+    const hostCmdline = await readFile('/proc/cmdline', 'utf8');
+    const hostMounts = await readFile('/proc/self/mountinfo', 'utf8');
+    const hostYml = await stat('/etc/os-update.yml').then(() => true, () => false);
+    expect(await run(device.paths.osUpdate, ['--commit'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await readFile('/proc/cmdline', 'utf8')).toBe(hostCmdline);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+    expect(await stat('/etc/os-update.yml').then(() => true, () => false)).toBe(hostYml);
+  }, 30_000);
+
+  it('--rollback to a never-written slot fails where EOS does, at its mount, and leaves the ESP alone', async () => {
+    const selection = await readFile(device.paths.earlybootCfg, 'utf8');
+    const result = await run(device.paths.osUpdate, ['--rollback', '--reboot']);
+    expect(result.code).toBe(32);
+    expect(result.stderr).toContain(`mount: /mnt: wrong fs type, bad option, bad superblock on ${device.paths.slotFile('p.lxrootclone1')}`);
+    expect(await readFile(device.paths.earlybootCfg, 'utf8')).toBe(selection);
+    expect((await device.status()).phase).toBe('running');
+  }, 30_000);
+});
+
+describe('the fallback stand-in', () => {
+  it("a device asked to run the testbed's own os-update says so in its config and runs it", async () => {
+    const standInDir = path.join(work, 'stand-in-device');
+    const info = await createTestbedDevice({
+      dir: standInDir,
+      image: imagePath,
+      updateServer: { host: '127.0.0.1', sshPort: 1, user: 'ec2-user' },
+      fleetKeyPath: keyPath,
+      name: 'EOS.x86_64-AB',
+      osUpdate: 'stand-in',
+    });
+    expect(info.config.osUpdate).toEqual({ kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' });
+    expect(await readFile(info.paths.osUpdate, 'utf8')).toContain('device-command.mjs');
+    const usage = await run(info.paths.osUpdate, []);
+    expect(usage).toMatchObject({ code: 0 });
+    expect(usage.stdout.split('\n')[0]).toBe('os-update');
   }, 30_000);
 });
