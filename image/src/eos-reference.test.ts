@@ -7,7 +7,7 @@ import { locateEosReference } from './eos-reference';
 const repositoryRoot = path.resolve(import.meta.dirname, '..', '..');
 
 describe('locateEosReference', () => {
-  it('resolves a relative EOS_REFERENCE_DIR from the repository root, not the working directory', async () => {
+  it('resolves a relative EOS_REFERENCE_DIR from the repository root, not the working directory', () => {
     const found = locateEosReference({ EOS_REFERENCE_DIR: '../shared/eos-reference' });
     const expected = path.resolve(repositoryRoot, '../shared/eos-reference');
     if ('missing' in found) expect(found.missing).toContain(path.join(expected, 'os-update'));

@@ -13,12 +13,17 @@ export type EosReference = { dir: string; osUpdate: string } | { missing: string
 
 export function locateEosReference(env: NodeJS.ProcessEnv = process.env): EosReference {
   const setting = env.EOS_REFERENCE_DIR;
-  const dir = path.resolve(REPOSITORY_ROOT, setting === undefined || setting === '' ? DEFAULT_DIR : setting);
+  const dir = path.resolve(
+    REPOSITORY_ROOT,
+    setting === undefined || setting === '' ? DEFAULT_DIR : setting,
+  );
   const osUpdate = path.join(dir, 'os-update');
   try {
     accessSync(osUpdate, constants.R_OK | constants.X_OK);
   } catch {
-    const source = setting ? `EOS_REFERENCE_DIR=${setting}` : `the default ${DEFAULT_DIR} (set EOS_REFERENCE_DIR)`;
+    const source = setting
+      ? `EOS_REFERENCE_DIR=${setting}`
+      : `the default ${DEFAULT_DIR} (set EOS_REFERENCE_DIR)`;
     return { missing: `EOS's os-update not found at ${osUpdate} (from ${source})` };
   }
   return { dir, osUpdate };

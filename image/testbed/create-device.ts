@@ -3,11 +3,28 @@
 // and the ESP boots slot A, as on a freshly flashed disk.
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, open, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ROOT_SLOTS, deterministicGuid, findPartition, readGptFile, type GptPartition } from '@eos-fleet/shared';
+import {
+  ROOT_SLOTS,
+  deterministicGuid,
+  findPartition,
+  readGptFile,
+  type GptPartition,
+} from '@eos-fleet/shared';
 import { locateEosReference } from '../src/eos-reference';
 import { deviceCommandBundle } from './device-bundle';
 import { shellQuote, writeEosOsUpdate, writeHardwareStandIns } from './hardware';
@@ -69,7 +86,10 @@ async function writeExecutable(file: string, content: string): Promise<void> {
 
 async function copyRange(source: string, partition: GptPartition, target: string): Promise<void> {
   await pipeline(
-    createReadStream(source, { start: partition.offset, end: partition.offset + partition.size - 1 }),
+    createReadStream(source, {
+      start: partition.offset,
+      end: partition.offset + partition.size - 1,
+    }),
     createWriteStream(target),
   );
 }
@@ -88,7 +108,9 @@ async function isXz(file: string): Promise<boolean> {
 }
 
 /** By content, not by name: a published EOS.*.raw.xz may have been saved under any name. */
-async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: () => Promise<void> }> {
+async function decompressIfXz(
+  image: string,
+): Promise<{ raw: string; cleanup: () => Promise<void> }> {
   if (!(await isXz(image))) return { raw: image, cleanup: () => Promise.resolve() };
   const temp = await mkdtemp(path.join(tmpdir(), 'eos-testbed-image-'));
   const raw = path.join(temp, path.basename(image, '.xz'));
@@ -105,9 +127,13 @@ let namespaces: string | undefined | null = null;
 /** Why this machine cannot give os-update a mount namespace (root and unshare -m), if it cannot. */
 function namespaceProblem(): string | undefined {
   if (namespaces === null) {
-    const probe = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+    const probe = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', 'true'], {
+      encoding: 'utf8',
+    });
     namespaces =
-      probe.status === 0 ? undefined : `no mount namespace for it here (unshare -m: ${(probe.stderr || probe.error?.message || 'failed').trim()})`;
+      probe.status === 0
+        ? undefined
+        : `no mount namespace for it here (unshare -m: ${(probe.stderr || probe.error?.message || 'failed').trim()})`;
   }
   return namespaces;
 }
@@ -116,7 +142,8 @@ const announced = new Set<string>();
 
 /** Which os-update a new device runs; a fallback is said once per process, in one line. */
 function chooseOsUpdate(wanted: 'eos' | 'stand-in'): DeviceConfig['osUpdate'] {
-  if (wanted === 'stand-in') return { kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' };
+  if (wanted === 'stand-in')
+    return { kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' };
   const found = locateEosReference();
   const reason = 'missing' in found ? found.missing : namespaceProblem();
   if (reason === undefined && !('missing' in found)) return { kind: 'eos', script: found.osUpdate };
@@ -128,7 +155,9 @@ function chooseOsUpdate(wanted: 'eos' | 'stand-in'): DeviceConfig['osUpdate'] {
   return { kind: 'stand-in', reason: reason ?? '' };
 }
 
-export async function createTestbedDevice(options: CreateTestbedDeviceOptions): Promise<TestbedDeviceInfo> {
+export async function createTestbedDevice(
+  options: CreateTestbedDeviceOptions,
+): Promise<TestbedDeviceInfo> {
   const dir = path.resolve(options.dir);
   const paths = devicePaths(dir);
   const { raw, cleanup } = await decompressIfXz(options.image);
@@ -138,9 +167,19 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
     const slotB = findPartition(layout, 'p.lxrootclone1');
     const esp = findPartition(layout, 'p.UEFI');
     if (!slotA || !esp) throw new Error(`${options.image}: no p.lxreadonly or p.UEFI partition`);
-    if (!slotB) throw new Error(`${options.image}: no p.lxrootclone1: a Static image cannot update, the testbed needs A/B`);
+    if (!slotB)
+      throw new Error(
+        `${options.image}: no p.lxrootclone1: a Static image cannot update, the testbed needs A/B`,
+      );
 
-    for (const sub of [paths.disk, paths.requests, paths.logs, paths.run, path.dirname(paths.cmdline), path.dirname(paths.bootId)]) {
+    for (const sub of [
+      paths.disk,
+      paths.requests,
+      paths.logs,
+      paths.run,
+      path.dirname(paths.cmdline),
+      path.dirname(paths.bootId),
+    ]) {
       await mkdir(sub, { recursive: true });
     }
     await copyRange(raw, slotA, paths.slotFile('p.lxreadonly'));
@@ -157,15 +196,31 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
       slots: Object.fromEntries(
         ROOT_SLOTS.map((slot) => [
           slot,
-          { file: path.relative(dir, paths.slotFile(slot)), size: partitions[slot].size, partuuid: partitions[slot].uniqueGuid.toLowerCase() },
+          {
+            file: path.relative(dir, paths.slotFile(slot)),
+            size: partitions[slot].size,
+            partuuid: partitions[slot].uniqueGuid.toLowerCase(),
+          },
         ]),
       ),
-      esp: { file: path.relative(dir, paths.espPartition), size: esp.size, partuuid: esp.uniqueGuid.toLowerCase() },
-      bootUuid: Object.fromEntries(ROOT_SLOTS.map((slot) => [slot, deterministicGuid(`${partitions[slot].uniqueGuid}/boot/uuid`).toLowerCase()])),
+      esp: {
+        file: path.relative(dir, paths.espPartition),
+        size: esp.size,
+        partuuid: esp.uniqueGuid.toLowerCase(),
+      },
+      bootUuid: Object.fromEntries(
+        ROOT_SLOTS.map((slot) => [
+          slot,
+          deterministicGuid(`${partitions[slot].uniqueGuid}/boot/uuid`).toLowerCase(),
+        ]),
+      ),
       services: options.services ?? [],
       flakeListStyle: options.flakeListStyle ?? 'formats',
       unavailablePulls: options.unavailablePulls ?? [],
-      dd: { progressIntervalMs: options.dd?.progressIntervalMs ?? 1000, ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}) },
+      dd: {
+        progressIntervalMs: options.dd?.progressIntervalMs ?? 1000,
+        ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}),
+      },
       env: options.env ?? {},
       osUpdate: chooseOsUpdate(options.osUpdate ?? 'eos'),
       ...(options.gate ? { gate: options.gate } : {}),
@@ -185,7 +240,10 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
 
     // The ESP as mounted at /boot/efi, booting slot A.
     await mkdir(paths.efiBootDir, { recursive: true });
-    const cfg = earlybootCfg(config.bootUuid['p.lxreadonly'] ?? '', config.slots['p.lxreadonly'].partuuid);
+    const cfg = earlybootCfg(
+      config.bootUuid['p.lxreadonly'] ?? '',
+      config.slots['p.lxreadonly'].partuuid,
+    );
     await writeFile(paths.earlybootCfg, cfg);
     await writeFile(
       path.join(paths.efiBootDir, efiImageName(config.arch)),
@@ -205,12 +263,19 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
       '# EOS testbed: the update server of this device listens on a non-22 port.\n' +
         `Host *\n  Port ${sshPort}\n  BatchMode yes\n  ConnectTimeout 10\n`,
     );
-    await writeExecutable(paths.ssh, `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`);
+    await writeExecutable(
+      paths.ssh,
+      `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`,
+    );
     await mkdir(path.dirname(paths.standInBundle), { recursive: true });
     await writeFile(paths.standInBundle, await deviceCommandBundle());
-    await writeHardwareStandIns(dir, config, { execPath: process.execPath, bundle: paths.standInBundle });
+    await writeHardwareStandIns(dir, config, {
+      execPath: process.execPath,
+      bundle: paths.standInBundle,
+    });
     if (config.osUpdate.kind === 'eos') await writeEosOsUpdate(dir, config.osUpdate.script);
-    else await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
+    else
+      await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
     await writeExecutable(paths.fleet, standInScript('fleet', dir, paths.standInBundle));
     await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir, paths.standInBundle));
     for (const pilot of [paths.podmanPilot, paths.firecrackerPilot]) {
@@ -226,7 +291,10 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
     await mkdir(path.dirname(paths.flakesDir), { recursive: true });
     await symlink(path.join(paths.stateDir, 'flakes'), paths.flakesDir);
     await mkdir(path.join(paths.root, 'var', 'lib'), { recursive: true });
-    await symlink(path.join(paths.stateDir, 'firecracker'), path.join(paths.root, 'var', 'lib', 'firecracker'));
+    await symlink(
+      path.join(paths.stateDir, 'firecracker'),
+      path.join(paths.root, 'var', 'lib', 'firecracker'),
+    );
 
     await mkdir(path.dirname(paths.fleetContainerKey), { recursive: true });
     await copyFile(options.fleetKeyPath, paths.fleetContainerKey);

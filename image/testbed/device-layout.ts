@@ -20,7 +20,11 @@ const serviceSchema = z.object({
 });
 export type TestbedService = z.input<typeof serviceSchema>;
 
-const partitionSchema = z.object({ file: z.string(), size: z.number().int().positive(), partuuid: z.string() });
+const partitionSchema = z.object({
+  file: z.string(),
+  size: z.number().int().positive(),
+  partuuid: z.string(),
+});
 
 export const deviceConfigSchema = z.object({
   version: z.literal(1),
@@ -36,7 +40,10 @@ export const deviceConfigSchema = z.object({
   /** Podman URIs and firecracker URLs whose pull fails as if the registry lacked them. */
   unavailablePulls: z.array(z.string()).default([]),
   dd: z
-    .object({ progressIntervalMs: z.number().int().positive().default(1000), bytesPerSecond: z.number().positive().optional() })
+    .object({
+      progressIntervalMs: z.number().int().positive().default(1000),
+      bytesPerSecond: z.number().positive().optional(),
+    })
     .default({ progressIntervalMs: 1000 }),
   /** Extra environment for services (the agent's config path, for instance). */
   env: z.record(z.string(), z.string()).default({}),
@@ -46,7 +53,7 @@ export const deviceConfigSchema = z.object({
       z.object({ kind: z.literal('eos'), script: z.string() }),
       z.object({ kind: z.literal('stand-in'), reason: z.string() }),
     ])
-    .default({ kind: 'stand-in', reason: 'created before the testbed ran EOS\'s os-update' }),
+    .default({ kind: 'stand-in', reason: "created before the testbed ran EOS's os-update" }),
   /**
    * The EOS Fleet commit gate (image/overlay) on a COMMIT_UPDATE boot: the services start, the gate
    * runs, and `os-update --commit --reboot` runs only when it passed. Values go to its conf.
@@ -150,7 +157,11 @@ export async function readDeviceConfig(dir: string): Promise<DeviceConfig> {
 }
 
 /** The project's one atomic write; the testbed's files are world-readable like a device's. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   return writeFileDurably(file, data, mode);
 }
 
@@ -159,7 +170,9 @@ export function otherSlot(slot: RootSlot): RootSlot {
 }
 
 export function slotByPartuuid(config: DeviceConfig, partuuid: string): RootSlot | undefined {
-  return ROOT_SLOTS.find((slot) => config.slots[slot].partuuid.toLowerCase() === partuuid.toLowerCase());
+  return ROOT_SLOTS.find(
+    (slot) => config.slots[slot].partuuid.toLowerCase() === partuuid.toLowerCase(),
+  );
 }
 
 /** `root=PARTUUID=...` of a kernel command line. */

@@ -3,11 +3,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
-import { bootSelectionOf, devicePaths, efiImageName, readDeviceConfig, slotByPartuuid, writeFileAtomic } from './device-layout';
+import {
+  bootSelectionOf,
+  devicePaths,
+  efiImageName,
+  readDeviceConfig,
+  slotByPartuuid,
+  writeFileAtomic,
+} from './device-layout';
 
 export type BootKind = 'power-on' | 'kexec' | 'reboot' | 'power-cycle';
 /** `hung`: a fault made the boot stop before update_commit.service (see TestbedFaults). */
-export type DevicePhase = 'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
+export type DevicePhase =
+  'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
 
 /** Failures a test can inject; they hold until changed. */
 export interface TestbedFaults {
@@ -70,9 +78,22 @@ export async function readTestbedStatus(dir: string): Promise<TestbedStatus> {
     .then((text) => JSON.parse(text) as DeviceState)
     .catch((): DeviceState => ({ bootCount: 0, phase: 'off' }));
   const running = state.phase !== 'off';
-  const cmdline = running ? await readFile(paths.cmdline, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
-  const bootId = running ? await readFile(paths.bootId, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
-  const efiImage = await readFile(path.join(paths.efiBootDir, efiImageName(config.arch)), 'utf8').catch(() => '');
+  const cmdline = running
+    ? await readFile(paths.cmdline, 'utf8').then(
+        (text) => text.trim(),
+        () => undefined,
+      )
+    : undefined;
+  const bootId = running
+    ? await readFile(paths.bootId, 'utf8').then(
+        (text) => text.trim(),
+        () => undefined,
+      )
+    : undefined;
+  const efiImage = await readFile(
+    path.join(paths.efiBootDir, efiImageName(config.arch)),
+    'utf8',
+  ).catch(() => '');
   const selected = bootSelectionOf(efiImage);
   return {
     phase: state.phase,

@@ -10,7 +10,9 @@ import { devicePaths, type DeviceConfig } from './device-layout';
 import { shellQuote } from './hardware';
 
 /** The overlay's script itself, from this checkout: the testbed runs what the image ships. */
-export const COMMIT_GATE_SCRIPT = fileURLToPath(new URL('../overlay/usr/libexec/eos-fleet/commit-gate', import.meta.url));
+export const COMMIT_GATE_SCRIPT = fileURLToPath(
+  new URL('../overlay/usr/libexec/eos-fleet/commit-gate', import.meta.url),
+);
 
 function agentServiceOf(config: DeviceConfig): DeviceConfig['services'][number] | undefined {
   return config.services.find((service) => service.name === config.gate.agentService);
@@ -27,9 +29,15 @@ function agentCommand(config: DeviceConfig): { command: string[]; agentConfig: s
   const serviceCommand = service?.command ?? [];
   const configAt = serviceCommand.indexOf('--config');
   const serviceConfig = configAt >= 0 ? serviceCommand[configAt + 1] : undefined;
-  const withoutConfig = configAt >= 0 ? serviceCommand.filter((_, index) => index !== configAt && index !== configAt + 1) : serviceCommand;
+  const withoutConfig =
+    configAt >= 0
+      ? serviceCommand.filter((_, index) => index !== configAt && index !== configAt + 1)
+      : serviceCommand;
   const command = config.gate.agent ?? withoutConfig;
-  return { command: command.length > 0 ? command : ['false'], agentConfig: config.gate.agentConfig ?? serviceConfig ?? '/dev/null' };
+  return {
+    command: command.length > 0 ? command : ['false'],
+    agentConfig: config.gate.agentConfig ?? serviceConfig ?? '/dev/null',
+  };
 }
 
 /** Writes the device's gate conf (paths into DIR) and the `AGENT` program it names. */
@@ -38,7 +46,11 @@ export async function writeGateConf(dir: string, config: DeviceConfig): Promise<
   const { command, agentConfig } = agentCommand(config);
   const agent = path.join(paths.standInDir, 'eos-fleet-agent');
   await mkdir(path.dirname(agent), { recursive: true });
-  await writeFile(agent, `#!/bin/sh\n# The agent's CLI for the commit gate (device.json).\nexec ${command.map(shellQuote).join(' ')} "$@"\n`, { mode: 0o755 });
+  await writeFile(
+    agent,
+    `#!/bin/sh\n# The agent's CLI for the commit gate (device.json).\nexec ${command.map(shellQuote).join(' ')} "$@"\n`,
+    { mode: 0o755 },
+  );
   await chmod(agent, 0o755);
   const { gate } = config;
   const settings: Record<string, string> = {
@@ -58,5 +70,8 @@ export async function writeGateConf(dir: string, config: DeviceConfig): Promise<
     BOOT_ID_FILE: paths.bootId,
   };
   const lines = Object.entries(settings).map(([key, value]) => `${key}=${shellQuote(value)}`);
-  await writeFile(paths.gateConf, `# EOS testbed: commit-gate.conf of this device, from testbed/device.json "gate".\n${lines.join('\n')}\n`);
+  await writeFile(
+    paths.gateConf,
+    `# EOS testbed: commit-gate.conf of this device, from testbed/device.json "gate".\n${lines.join('\n')}\n`,
+  );
 }

@@ -62,18 +62,25 @@ interface Tool {
   body: string;
 }
 
-function tools(dir: string, config: DeviceConfig, node: { execPath: string; bundle: string }): Tool[] {
+function tools(
+  dir: string,
+  config: DeviceConfig,
+  node: { execPath: string; bundle: string },
+): Tool[] {
   const paths = devicePaths(dir);
   const partuuids = [
     ...ROOT_SLOTS.map((slot) => `${slot}) echo ${shellQuote(config.slots[slot].partuuid)} ;;`),
     `p.UEFI) echo ${shellQuote(config.esp.partuuid)} ;;`,
   ].join('\n      ');
   const kernelName = config.arch === 'aarch64' ? 'Image' : 'vmlinuz';
-  const bootUuids = ROOT_SLOTS.map((slot) => `${slot}) uuid=${shellQuote(config.bootUuid[slot] ?? '')} ;;`).join('\n  ');
+  const bootUuids = ROOT_SLOTS.map(
+    (slot) => `${slot}) uuid=${shellQuote(config.bootUuid[slot] ?? '')} ;;`,
+  ).join('\n  ');
   return [
     {
       name: 'findmnt',
-      purpose: '`findmnt -n -o SOURCE /` (the booted slot file) and `/boot/efi` (the firmware partition)',
+      purpose:
+        '`findmnt -n -o SOURCE /` (the booted slot file) and `/boot/efi` (the firmware partition)',
       body: `case "\${*: -1}" in
   /) readlink "$d/dev/root" || exit 1 ;;
   /boot/efi) echo "$d/disk/p.UEFI" ;;
@@ -117,7 +124,8 @@ esac`,
     },
     {
       name: 'mount',
-      purpose: '`mount <slot file> /mnt` (the slot\'s /boot: kernel, initrd, uuid) and `mount -a` (the ESP again)',
+      purpose:
+        "`mount <slot file> /mnt` (the slot's /boot: kernel, initrd, uuid) and `mount -a` (the ESP again)",
       body: `if [ "$*" = -a ]; then exec /usr/bin/mount --bind "$d/boot/efi" /boot/efi; fi
 if [ $# -ne 2 ]; then echo "testbed mount: only 'mount <partition> <dir>' and 'mount -a' are modelled: $*" >&2; exit 1; fi
 source=$(readlink -f -- "$1")
@@ -139,7 +147,8 @@ exec /usr/bin/mount --bind "$tree" "$2"`,
     },
     {
       name: 'mountpoint',
-      purpose: '`mountpoint -q` of the storage area (p.spare: "mounted" when it exists); the rest is the real one',
+      purpose:
+        '`mountpoint -q` of the storage area (p.spare: "mounted" when it exists); the rest is the real one',
       body: `case "\${*: -1}" in
   "$d/var/lib/containers/storage" | "$d/var/lib/containers/storage/")
     if [ -d "\${*: -1}" ]; then [ "$1" = -q ] || echo "\${*: -1} is a mountpoint"; exit 0; fi
@@ -150,7 +159,8 @@ exec /usr/bin/mountpoint "$@"`,
     },
     {
       name: 'kexec',
-      purpose: '`kexec --load K --initrd I --command-line C` into testbed/kexec-loaded.json ("RAM"), `kexec --exec` via the supervisor',
+      purpose:
+        '`kexec --load K --initrd I --command-line C` into testbed/kexec-loaded.json ("RAM"), `kexec --exec` via the supervisor',
       body: `. ${shellQuote(path.join(paths.hardwareDir, 'boot-control.sh'))}
 load= initrd= cmdline= run=
 while [ $# -gt 0 ]; do
@@ -189,7 +199,8 @@ esac`,
     },
     {
       name: 'systemctl',
-      purpose: 'for the commit gate: `--no-block reboot`, `is-active --quiet UNIT`, `show --property=NRestarts --value UNIT`',
+      purpose:
+        'for the commit gate: `--no-block reboot`, `is-active --quiet UNIT`, `show --property=NRestarts --value UNIT`',
       body: `. ${shellQuote(path.join(paths.hardwareDir, 'boot-control.sh'))}
 unit_state() {
   local file="$d/testbed/services/\${1%.service}.state"
@@ -211,7 +222,8 @@ exit 1`,
     },
     {
       name: 'grub2-mkimage',
-      purpose: 'writes the grub image stand-in: it embeds the -c config (its `set rootdev=` is the boot selection)',
+      purpose:
+        'writes the grub image stand-in: it embeds the -c config (its `set rootdev=` is the boot selection)',
       body: `out= cfg= format=
 while [ $# -gt 0 ]; do
   case $1 in
@@ -227,13 +239,14 @@ mv -f "$out.tmp.$$" "$out"`,
     },
     {
       name: 'uname',
-      purpose: '`uname -m`: the device\'s architecture, not the host\'s',
+      purpose: "`uname -m`: the device's architecture, not the host's",
       body: `if [ "$*" = -m ]; then echo ${shellQuote(config.arch)}; exit 0; fi
 exec /usr/bin/uname "$@"`,
     },
     {
       name: 'yq',
-      purpose: '`yq \'.update.KEY\' FILE` for the scalars of /etc/os-update.yml (mikefarah yq prints `null` for a missing key)',
+      purpose:
+        "`yq '.update.KEY' FILE` for the scalars of /etc/os-update.yml (mikefarah yq prints `null` for a missing key)",
       body: `key=\${1#.update.}
 awk -v key="$key" '
   /^[^ \\t#-]/ { in_update = ($0 ~ /^update:[ \\t]*$/); next }
@@ -245,7 +258,8 @@ awk -v key="$key" '
     },
     {
       name: 'dd',
-      purpose: 'GNU dd itself; a write to a partition file gets the partition\'s end (see README) and the device\'s pacing',
+      purpose:
+        "GNU dd itself; a write to a partition file gets the partition's end (see README) and the device's pacing",
       body: `target=
 for arg; do case $arg in of=*) target=\${arg#of=} ;; esac; done
 disk=$(readlink -f -- "$d/disk")
@@ -290,7 +304,11 @@ async function writeExecutable(file: string, content: string): Promise<void> {
 }
 
 /** Writes DIR/usr/lib/eos-testbed/hw/* for the device. */
-export async function writeHardwareStandIns(dir: string, config: DeviceConfig, node: { execPath: string; bundle: string }): Promise<void> {
+export async function writeHardwareStandIns(
+  dir: string,
+  config: DeviceConfig,
+  node: { execPath: string; bundle: string },
+): Promise<void> {
   const paths = devicePaths(dir);
   await mkdir(paths.hardwareDir, { recursive: true });
   await writeFile(path.join(paths.hardwareDir, 'boot-control.sh'), bootControlLib(dir));

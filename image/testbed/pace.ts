@@ -2,7 +2,11 @@
 // `dd.bytesPerSecond`, in front of the real dd (hardware.ts), so tests can watch a slow download.
 import { type Writable } from 'node:stream';
 
-export async function paceMain(_dir: string, argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+export async function paceMain(
+  _dir: string,
+  argv: string[],
+  io: { stdout: Writable; stderr: Writable },
+): Promise<number> {
   const bytesPerSecond = Number(argv[0]);
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) {
     io.stderr.write(`testbed-pace: not a rate in bytes per second: ${argv[0] ?? '(none)'}\n`);
@@ -16,7 +20,8 @@ export async function paceMain(_dir: string, argv: string[], io: { stdout: Writa
   for await (const chunk of process.stdin) {
     if (closed) break;
     const data = chunk as Buffer;
-    if (!io.stdout.write(data)) await new Promise((resolve) => io.stdout.once('drain', resolve).once('error', resolve));
+    if (!io.stdout.write(data))
+      await new Promise((resolve) => io.stdout.once('drain', resolve).once('error', resolve));
     copied += data.length;
     const waitMs = (copied / bytesPerSecond) * 1000 - (Date.now() - started);
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));

@@ -10,7 +10,16 @@
 // Every action bumps a generation number; work of an older generation stops where it stands.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
 import { readRootFacts } from '../src/root-header';
@@ -27,7 +36,12 @@ import {
   type DeviceConfig,
   type DevicePaths,
 } from './device-layout';
-import { readTestbedFaults, type BootKind, type BootRecord, type DeviceState } from './device-state';
+import {
+  readTestbedFaults,
+  type BootKind,
+  type BootRecord,
+  type DeviceState,
+} from './device-state';
 import { COMMIT_GATE_SCRIPT, gateEnabled, writeGateConf } from './gate';
 
 const TERM_GRACE_MS = 3000;
@@ -74,7 +88,8 @@ export class Supervisor {
     // A request kept while no supervisor ran (os-update's kexec or reboot -f) decides the first boot.
     const pending = await readFile(this.paths.pendingBoot, 'utf8').catch(() => undefined);
     await rm(this.paths.pendingBoot, { force: true });
-    const pendingAction = pending === undefined ? undefined : (JSON.parse(pending) as BootRequest).action;
+    const pendingAction =
+      pending === undefined ? undefined : (JSON.parse(pending) as BootRequest).action;
     this.enqueue(pendingAction === 'kexec' ? 'kexec' : 'power-on');
     await this.takeRequests();
   }
@@ -93,18 +108,25 @@ export class Supervisor {
   }
 
   private log(text: string): void {
-    void appendFile(path.join(this.paths.logs, 'supervisor.log'), `${new Date().toISOString()} ${text}\n`);
+    void appendFile(
+      path.join(this.paths.logs, 'supervisor.log'),
+      `${new Date().toISOString()} ${text}\n`,
+    );
   }
 
   private async takeRequests(): Promise<void> {
-    const names = (await readdir(this.paths.requests).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).sort();
+    const names = (await readdir(this.paths.requests).catch(() => [] as string[]))
+      .filter((name) => name.endsWith('.json'))
+      .sort();
     for (const name of names) {
       const file = path.join(this.paths.requests, name);
       const text = await readFile(file, 'utf8').catch(() => undefined);
       await rm(file, { force: true });
       if (text === undefined) continue;
       const request = JSON.parse(text) as BootRequest;
-      this.log(`request ${request.action}${request.requesterPid ? ` from pid ${request.requesterPid}` : ''}`);
+      this.log(
+        `request ${request.action}${request.requesterPid ? ` from pid ${request.requesterPid}` : ''}`,
+      );
       this.enqueue(request.action);
       if (request.requesterPid && request.action !== 'reboot' && request.action !== 'halt') {
         killQuietly(request.requesterPid, 'SIGKILL');
@@ -140,7 +162,14 @@ export class Supervisor {
       this.resolveHalted();
       return;
     }
-    const kind: BootKind = action === 'kexec' ? 'kexec' : action === 'power-on' ? 'power-on' : action === 'power-cycle' ? 'power-cycle' : 'reboot';
+    const kind: BootKind =
+      action === 'kexec'
+        ? 'kexec'
+        : action === 'power-on'
+          ? 'power-on'
+          : action === 'power-cycle'
+            ? 'power-cycle'
+            : 'reboot';
     await this.boot(kind, generation);
   }
 
@@ -154,13 +183,19 @@ export class Supervisor {
     let cmdline: string | undefined;
     if (kind === 'kexec' && kexecImage) cmdline = kexecImage.cmdline;
     else {
-      const efiImage = await readFile(path.join(paths.efiBootDir, efiImageName(config.arch)), 'utf8').catch(() => '');
+      const efiImage = await readFile(
+        path.join(paths.efiBootDir, efiImageName(config.arch)),
+        'utf8',
+      ).catch(() => '');
       const selected = bootSelectionOf(efiImage);
       cmdline = selected === undefined ? undefined : grubCmdline(selected);
     }
     const partuuid = cmdline === undefined ? undefined : rootPartuuidOf(cmdline);
     const slot = partuuid === undefined ? undefined : slotByPartuuid(config, partuuid);
-    const facts = slot === undefined ? undefined : await readRootFacts(paths.slotFile(slot)).catch(() => undefined);
+    const facts =
+      slot === undefined
+        ? undefined
+        : await readRootFacts(paths.slotFile(slot)).catch(() => undefined);
 
     await rm(paths.run, { recursive: true, force: true });
     await mkdir(paths.run, { recursive: true });
@@ -177,7 +212,9 @@ export class Supervisor {
     await mkdir(paths.serviceStates, { recursive: true });
     this.starts.clear();
     if (facts) {
-      const osRelease = Object.entries(facts.fields).map(([key, value]) => `${key}="${value}"`).join('\n');
+      const osRelease = Object.entries(facts.fields)
+        .map(([key, value]) => `${key}="${value}"`)
+        .join('\n');
       await writeFileAtomic(path.join(paths.etc, 'os-release'), `${osRelease}\n`);
     }
     const bootCount = this.state.bootCount + 1;
@@ -193,11 +230,23 @@ export class Supervisor {
     if (slot === undefined || !facts) {
       // No kernel to boot from that slot (never written, or garbage): the machine hangs here,
       // as a real one would at grub or in the initrd, until someone power cycles it.
-      this.log(`boot ${bootCount} (${kind}) failed: no bootable root for ${cmdline ?? 'no boot selection'}`);
-      await this.writeState({ ...record, phase: 'boot-failed', currentSlot: slot ?? null, commitGate: undefined });
+      this.log(
+        `boot ${bootCount} (${kind}) failed: no bootable root for ${cmdline ?? 'no boot selection'}`,
+      );
+      await this.writeState({
+        ...record,
+        phase: 'boot-failed',
+        currentSlot: slot ?? null,
+        commitGate: undefined,
+      });
       return;
     }
-    await this.writeState({ ...record, phase: 'booting', currentSlot: slot, commitGate: undefined });
+    await this.writeState({
+      ...record,
+      phase: 'booting',
+      currentSlot: slot,
+      commitGate: undefined,
+    });
     this.log(`boot ${bootCount} (${kind}) from ${slot}: ${cmdline ?? ''}`);
 
     if (kind === 'kexec' && (await readTestbedFaults(this.dir)).hangAfterKexec) {
@@ -211,11 +260,18 @@ export class Supervisor {
       for (const service of config.services) this.startService(service, generation);
       await this.writeState({ phase: 'running', commitGate: 'checking' });
       await writeGateConf(this.dir, config);
-      const gate = this.spawnLogged('eos-fleet-commit-gate', ['/bin/sh', COMMIT_GATE_SCRIPT], { EOS_FLEET_GATE_CONF: paths.gateConf }, true);
+      const gate = this.spawnLogged(
+        'eos-fleet-commit-gate',
+        ['/bin/sh', COMMIT_GATE_SCRIPT],
+        { EOS_FLEET_GATE_CONF: paths.gateConf },
+        true,
+      );
       const code = await exitOf(gate);
       if (generation !== this.generation) return;
       // A failed gate asked for the reboot itself (systemctl --no-block reboot), or stays (ON_FAILURE=stay).
-      this.log(`commit gate exited ${code}${code === 0 ? '' : ': update_commit.service does not run'}`);
+      this.log(
+        `commit gate exited ${code}${code === 0 ? '' : ': update_commit.service does not run'}`,
+      );
       await this.writeState({ commitGate: code === 0 ? 'passed' : 'failed' });
       if (code !== 0) return;
       await this.runUpdateCommit();
@@ -230,16 +286,25 @@ export class Supervisor {
 
   /** update_commit.service: `os-update --commit --reboot` to its end (or the machine's). */
   private async runUpdateCommit(): Promise<void> {
-    const commit = this.spawnLogged('update_commit', [this.paths.osUpdate, '--commit', '--reboot'], {});
+    const commit = this.spawnLogged(
+      'update_commit',
+      [this.paths.osUpdate, '--commit', '--reboot'],
+      {},
+    );
     await exitOf(commit);
   }
 
-  private async writeServiceState(name: string, active: boolean, generation: number): Promise<void> {
+  private async writeServiceState(
+    name: string,
+    active: boolean,
+    generation: number,
+  ): Promise<void> {
     if (generation !== this.generation) return;
     const restarts = Math.max(0, (this.starts.get(name) ?? 1) - 1);
-    await writeFileAtomic(path.join(this.paths.serviceStates, `${name}.state`), `${active ? 'active' : 'inactive'} ${restarts}\n`).catch(
-      () => undefined,
-    );
+    await writeFileAtomic(
+      path.join(this.paths.serviceStates, `${name}.state`),
+      `${active ? 'active' : 'inactive'} ${restarts}\n`,
+    ).catch(() => undefined);
   }
 
   private startService(service: DeviceConfig['services'][number], generation: number): void {
@@ -259,7 +324,12 @@ export class Supervisor {
   }
 
   /** `hardware`: the hardware stand-ins first on the PATH (the gate's mountpoint, systemctl, reboot). */
-  private spawnLogged(name: string, command: string[], env: Record<string, string>, hardware = false): ChildProcess {
+  private spawnLogged(
+    name: string,
+    command: string[],
+    env: Record<string, string>,
+    hardware = false,
+  ): ChildProcess {
     const [file = '', ...args] = command;
     const log = path.join(this.paths.logs, `${name}.log`);
     const child = spawn(file, args, {
@@ -288,7 +358,9 @@ export class Supervisor {
   }
 
   private waitForChildren(timeoutMs = 10_000): Promise<void> {
-    const pending = [...this.children].filter((child) => child.exitCode === null && child.signalCode === null);
+    const pending = [...this.children].filter(
+      (child) => child.exitCode === null && child.signalCode === null,
+    );
     if (pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -313,7 +385,12 @@ export class Supervisor {
   }
 }
 
-export function serviceEnv(paths: DevicePaths, config: DeviceConfig, extra: Record<string, string>, hardware = false): NodeJS.ProcessEnv {
+export function serviceEnv(
+  paths: DevicePaths,
+  config: DeviceConfig,
+  extra: Record<string, string>,
+  hardware = false,
+): NodeJS.ProcessEnv {
   const path = `${paths.usrSbin}:${paths.usrBin}:${process.env.PATH ?? '/usr/bin:/bin'}:${paths.flakesBin}`;
   return {
     ...process.env,

@@ -17,9 +17,17 @@ export interface RunResult {
  * Runs `file` in a process group of its own, so a call that hangs past `timeoutMs` is killed with
  * everything it started (EOS's os-update and its ssh).
  */
-export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, detached: true });
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -44,8 +52,20 @@ export function run(file: string, args: string[], options: { env?: NodeJS.Proces
 }
 
 /** The fleet's shared key: ed25519 in OpenSSH format (ssh-keygen, as an operator makes it). */
-export async function writeFleetKey(privatePath: string): Promise<{ privatePath: string; authorizedKey: string }> {
-  const result = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fleet', '-f', privatePath]);
+export async function writeFleetKey(
+  privatePath: string,
+): Promise<{ privatePath: string; authorizedKey: string }> {
+  const result = await run('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    'fleet',
+    '-f',
+    privatePath,
+  ]);
   if (result.code !== 0) throw new Error(`ssh-keygen failed: ${result.stderr}`);
   return { privatePath, authorizedKey: (await readFile(`${privatePath}.pub`, 'utf8')).trim() };
 }

@@ -46,7 +46,12 @@ beforeAll(async () => {
     updateServer: { host: '127.0.0.1', sshPort: 1, user: 'ec2-user' },
     fleetKeyPath: key.privatePath,
     name: 'EOS.x86_64-AB',
-    services: [{ name: 'eos-fleet-agent', command: ['/bin/sh', '-c', 'exec sleep 600', '--config', '/dev/null'] }],
+    services: [
+      {
+        name: 'eos-fleet-agent',
+        command: ['/bin/sh', '-c', 'exec sleep 600', '--config', '/dev/null'],
+      },
+    ],
     gate: { agent: [fakeAgent], healthTimeoutSeconds: 2, settleSeconds: 1, pollSeconds: 1 },
   });
   device = await bootTestbedDevice(dir);
@@ -86,11 +91,22 @@ describe('commit gate on a testbed device', () => {
     const log = (await device.bootLog()).slice(-2);
     expect(log[0]).toMatchObject({ kind: 'kexec', slot: 'p.lxrootclone1' });
     expect(log[1]).toMatchObject({ kind: 'reboot', slot: 'p.lxreadonly' });
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly', commitPending: false });
-    expect(await gateResult()).toMatch(/^result=rollback\nreason=agent not healthy within 2s: not connected to the gateway in this boot\n/);
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxreadonly',
+      bootSelection: 'p.lxreadonly',
+      commitPending: false,
+    });
+    expect(await gateResult()).toMatch(
+      /^result=rollback\nreason=agent not healthy within 2s: not connected to the gateway in this boot\n/,
+    );
     // The gate asked the agent of that boot, with the agent service's config.
-    expect(await readFile(path.join(dir, 'testbed', 'fake-agent.calls'), 'utf8')).toContain('fake agent --config /dev/null --health --wait 2');
-    expect(await readFile(path.join(device.paths.logs, 'eos-fleet-commit-gate.log'), 'utf8')).toContain('NOT committing this slot');
+    expect(await readFile(path.join(dir, 'testbed', 'fake-agent.calls'), 'utf8')).toContain(
+      'fake agent --config /dev/null --health --wait 2',
+    );
+    expect(
+      await readFile(path.join(device.paths.logs, 'eos-fleet-commit-gate.log'), 'utf8'),
+    ).toContain('NOT committing this slot');
   }, 90_000);
 
   it('a healthy one is committed by EOS os-update --commit --reboot: two boots into the new slot', async () => {
@@ -100,14 +116,21 @@ describe('commit gate on a testbed device', () => {
     const log = (await device.bootLog()).slice(-2);
     expect(log[0]).toMatchObject({ kind: 'kexec', slot: 'p.lxrootclone1' });
     expect(log[1]).toMatchObject({ kind: 'reboot', slot: 'p.lxrootclone1' });
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxrootclone1', bootSelection: 'p.lxrootclone1', commitPending: false });
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxrootclone1',
+      bootSelection: 'p.lxrootclone1',
+      commitPending: false,
+    });
     expect(await gateResult()).toMatch(/^result=commit\n/);
   }, 90_000);
 
   it('REQUIRE_GATEWAY=no: an agent running steadily (systemctl is-active, NRestarts 0) is enough', async () => {
     await rm(path.join(dir, 'testbed', 'healthy'));
     // Back to slot A first (EOS's rollback), then the same update again.
-    const config = JSON.parse(await readFile(device.paths.config, 'utf8')) as { gate: Record<string, unknown> };
+    const config = JSON.parse(await readFile(device.paths.config, 'utf8')) as {
+      gate: Record<string, unknown>;
+    };
     config.gate = { ...config.gate, requireGateway: false, healthTimeoutSeconds: 20 };
     await writeFileAtomic(device.paths.config, `${JSON.stringify(config, null, 2)}\n`);
     await requestBoot(dir, 'power-cycle');
@@ -115,7 +138,13 @@ describe('commit gate on a testbed device', () => {
     await device.waitForBoot(bootCount + 1);
     const before = await kexecIntoSlotB();
     const after = await device.waitForBoot(before + 2, { timeoutMs: 60_000 });
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxrootclone1', bootSelection: 'p.lxrootclone1' });
-    expect(await readFile(path.join(device.paths.logs, 'eos-fleet-commit-gate.log'), 'utf8')).toContain('running without restarts for 1s');
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxrootclone1',
+      bootSelection: 'p.lxrootclone1',
+    });
+    expect(
+      await readFile(path.join(device.paths.logs, 'eos-fleet-commit-gate.log'), 'utf8'),
+    ).toContain('running without restarts for 1s');
   }, 90_000);
 });

@@ -43,7 +43,9 @@ async function osUpdate(...args: string[]): Promise<RunResult> {
   const result = await run(device.paths.osUpdate, args, { timeoutMs: OS_UPDATE_TIMEOUT_MS });
   if (result.timedOut) {
     // Issue 7 item 1: an SSH channel that ignores eow@openssh.com leaves EOS's --check hanging.
-    throw new Error(`os-update ${args.join(' ')} hung for ${OS_UPDATE_TIMEOUT_MS / 1000} s; it printed: ${JSON.stringify(result.stdout)}`);
+    throw new Error(
+      `os-update ${args.join(' ')} hung for ${OS_UPDATE_TIMEOUT_MS / 1000} s; it printed: ${JSON.stringify(result.stdout)}`,
+    );
   }
   return result;
 }
@@ -54,10 +56,17 @@ beforeAll(async () => {
   [v1, v2, big] = await Promise.all([
     buildEosImage({ outPath: path.join(work, 'v1.raw'), version: '1.0.0', sizes }),
     buildEosImage({ outPath: path.join(work, 'v2.raw'), version: '2.0.0', sizes }),
-    buildEosImage({ outPath: path.join(work, 'big.raw'), version: '3.0.0', sizes: { ...sizes, root: SLOT_MIB + 4 } }),
+    buildEosImage({
+      outPath: path.join(work, 'big.raw'),
+      version: '3.0.0',
+      sizes: { ...sizes, root: SLOT_MIB + 4 },
+    }),
   ]);
   const key = await writeFleetKey(path.join(work, 'id_fleet'));
-  await writeFile(path.join(work, 'authorized_keys'), `command="/usr/bin/os-update-restricted.sh" ${key.authorizedKey}\n`);
+  await writeFile(
+    path.join(work, 'authorized_keys'),
+    `command="/usr/bin/os-update-restricted.sh" ${key.authorizedKey}\n`,
+  );
   await writeFile(
     path.join(work, 'server-os-update.yml'),
     '---\nupdate:\n' +
@@ -98,7 +107,9 @@ afterAll(async () => {
 describeWithEos('testbed device running EOS os-update against the real update server', () => {
   it('--check: an update is available (exit 1, the two hash lines)', async () => {
     const result = await osUpdate('--check');
-    expect(result.stdout).toBe(`Current OS: ${v1.rootPrefixHash}  -\nUpdate OS : ${v2.rootPrefixHash}  -\n`);
+    expect(result.stdout).toBe(
+      `Current OS: ${v1.rootPrefixHash}  -\nUpdate OS : ${v2.rootPrefixHash}  -\n`,
+    );
     expect(result.code).toBe(1);
   }, 60_000);
 
@@ -111,9 +122,13 @@ describeWithEos('testbed device running EOS os-update against the real update se
     const selection = await readFile(device.paths.earlybootCfg, 'utf8');
     const result = await osUpdate('--firmware');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`Using ${device.paths.espPartition} for update...\nFirmware update done, reboot required !\n`);
+    expect(result.stdout).toBe(
+      `Using ${device.paths.espPartition} for update...\nFirmware update done, reboot required !\n`,
+    );
     expect(parseDdBytes(result.stderr)).toBe(2 * MiB);
-    expect(await sha1OfRange(device.paths.espPartition, 0, 2 * MiB)).toBe(await sha1OfRange(v2.path, v2.firmware.offset, v2.firmware.size));
+    expect(await sha1OfRange(device.paths.espPartition, 0, 2 * MiB)).toBe(
+      await sha1OfRange(v2.path, v2.firmware.offset, v2.firmware.size),
+    );
     expect(await readFile(device.paths.earlybootCfg, 'utf8')).toBe(selection);
   }, 60_000);
 
@@ -139,11 +154,21 @@ describeWithEos('testbed device running EOS os-update against the real update se
     // os-update's sed: the running command line with the other slot's PARTUUID, plus COMMIT_UPDATE.
     const { slots } = await readDeviceConfig(device.paths.root);
     expect(log[0]?.cmdline.replace(/ COMMIT_UPDATE$/, '')).toBe(
-      before.cmdline?.replace(`PARTUUID=${slots['p.lxreadonly'].partuuid}`, `PARTUUID=${slots['p.lxrootclone1'].partuuid}`),
+      before.cmdline?.replace(
+        `PARTUUID=${slots['p.lxreadonly'].partuuid}`,
+        `PARTUUID=${slots['p.lxrootclone1'].partuuid}`,
+      ),
     );
     expect(log[1]).toMatchObject({ kind: 'reboot', slot: 'p.lxrootclone1' });
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxrootclone1', bootSelection: 'p.lxrootclone1', commitPending: false });
-    expect(await sha1OfRange(slotB, 0, SLOT_MIB * MiB)).toBe(await sha1OfRange(v2.path, v2.root.offset, v2.root.size));
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxrootclone1',
+      bootSelection: 'p.lxrootclone1',
+      commitPending: false,
+    });
+    expect(await sha1OfRange(slotB, 0, SLOT_MIB * MiB)).toBe(
+      await sha1OfRange(v2.path, v2.root.offset, v2.root.size),
+    );
     expect((await readRootFacts(slotB))?.version).toBe('2.0.0');
   }, 60_000);
 
@@ -164,7 +189,12 @@ describeWithEos('testbed device running EOS os-update against the real update se
     expect(result.stdout).toBe(`Using ${device.paths.slotFile('p.lxreadonly')} for rollback...\n`);
     expect(result.signal).toBe('SIGKILL');
     const after = await device.waitForBoot(before.bootCount + 1);
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly', commitPending: false });
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxreadonly',
+      bootSelection: 'p.lxreadonly',
+      commitPending: false,
+    });
   }, 60_000);
 
   it('an image too large for the slot fails like dd, without a kexec, leaving the slot half-written', async () => {
@@ -173,14 +203,21 @@ describeWithEos('testbed device running EOS os-update against the real update se
     const result = await osUpdate('--apply', '--read', 'EOS.x86_64-AB-big');
     expect(result.code).toBe(1);
     const slotB = device.paths.slotFile('p.lxrootclone1');
-    expect(result.stdout).toBe(`Current OS: ${v1.rootPrefixHash}  -\nUpdate OS : ${big.rootPrefixHash}  -\nUsing ${slotB} for update...\n`);
+    expect(result.stdout).toBe(
+      `Current OS: ${v1.rootPrefixHash}  -\nUpdate OS : ${big.rootPrefixHash}  -\nUsing ${slotB} for update...\n`,
+    );
     // A partition file ends where the partition does: dd's write past it fails (RLIMIT_FSIZE, see README).
     expect(result.stderr).toContain(`dd: writing to '${slotB}': File too large\n`);
     expect(parseDdBytes(result.stderr)).toBe(SLOT_MIB * MiB);
     expect((await stat(slotB)).size).toBe(SLOT_MIB * MiB);
     expect((await readRootFacts(slotB))?.version).toBe('3.0.0');
     const after = await device.status();
-    expect(after).toMatchObject({ bootCount: before.bootCount, phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly' });
+    expect(after).toMatchObject({
+      bootCount: before.bootCount,
+      phase: 'running',
+      currentSlot: 'p.lxreadonly',
+      bootSelection: 'p.lxreadonly',
+    });
   }, 60_000);
 
   it('a power cycle before the commit returns to the old slot', async () => {
@@ -189,22 +226,43 @@ describeWithEos('testbed device running EOS os-update against the real update se
     const result = await osUpdate('--apply');
     expect(result.signal).toBe('SIGKILL');
     const hung = await device.waitForBoot(before.bootCount + 1);
-    expect(hung).toMatchObject({ phase: 'hung', currentSlot: 'p.lxrootclone1', bootSelection: 'p.lxreadonly', commitPending: true });
+    expect(hung).toMatchObject({
+      phase: 'hung',
+      currentSlot: 'p.lxrootclone1',
+      bootSelection: 'p.lxreadonly',
+      commitPending: true,
+    });
     await setTestbedFaults(device.paths.root, {});
     const after = await device.powerCycle();
-    expect(after).toMatchObject({ phase: 'running', currentSlot: 'p.lxreadonly', bootSelection: 'p.lxreadonly', commitPending: false });
+    expect(after).toMatchObject({
+      phase: 'running',
+      currentSlot: 'p.lxreadonly',
+      bootSelection: 'p.lxreadonly',
+      commitPending: false,
+    });
   }, 60_000);
 
   it('--read NAME.raw.dev --server --pkey streams the root partition, byte for byte', async () => {
     expect((await run(device.paths.fleet, ['--getkey'])).code).toBe(0);
     const script = `"$0" --read EOS.x86_64-AB.raw.dev --server ec2-user@127.0.0.1 --pkey "$1" | sha1sum`;
-    const result = await run('/bin/bash', ['-c', script, device.paths.osUpdate, device.paths.fleetKey], { timeoutMs: OS_UPDATE_TIMEOUT_MS });
+    const result = await run(
+      '/bin/bash',
+      ['-c', script, device.paths.osUpdate, device.paths.fleetKey],
+      { timeoutMs: OS_UPDATE_TIMEOUT_MS },
+    );
     expect(result).toMatchObject({ code: 0, timedOut: false });
     expect(result.stdout).toBe(`${await sha1OfRange(v2.path, v2.root.offset, v2.root.size)}  -\n`);
   }, 60_000);
 
   it('a refused command (read mode cats NAME without a suffix) fails and streams nothing', async () => {
-    const result = await osUpdate('--read', 'EOS.x86_64-AB.raw', '--server', `ec2-user@127.0.0.1`, '--pkey', device.paths.fleetKey);
+    const result = await osUpdate(
+      '--read',
+      'EOS.x86_64-AB.raw',
+      '--server',
+      `ec2-user@127.0.0.1`,
+      '--pkey',
+      device.paths.fleetKey,
+    );
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
   }, 60_000);
