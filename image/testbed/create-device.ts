@@ -145,6 +145,9 @@ function chooseOsUpdate(wanted: 'eos' | 'stand-in'): DeviceConfig['osUpdate'] {
   if (wanted === 'stand-in')
     return { kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' };
   const found = locateEosReference();
+  // CI has ../shared beside the clone: there a missing folder is a broken checkout, not a fallback.
+  if ('missing' in found && process.env.CI === 'true')
+    throw new Error(`CI must run EOS's own os-update: ${found.missing}`);
   const reason = 'missing' in found ? found.missing : namespaceProblem();
   if (reason === undefined && !('missing' in found)) return { kind: 'eos', script: found.osUpdate };
   const line = `EOS testbed: devices run the testbed's os-update stand-in, not EOS's own: ${reason ?? ''}`;
