@@ -265,18 +265,20 @@ for arg; do case $arg in of=*) target=\${arg#of=} ;; esac; done
 disk=$(readlink -f -- "$d/disk")
 case $(readlink -f -- "\${target:-/nonexistent}" 2>/dev/null) in
   "$disk"/*) ;;
-  *) exec /usr/bin/dd "$@" ;;
+  *) exec -a dd /usr/bin/dd "$@" ;;
 esac
 # A block device cannot grow or shrink: no truncation (conv=notrunc), and no byte past its end:
 # RLIMIT_FSIZE at the partition size, SIGXFSZ ignored, so the write past the end fails (EFBIG).
+# The limit is set on this shell and inherited by dd, so dd keeps its EOS name (dd:) in messages.
 size=$(stat -L -c %s -- "$target")
+/usr/bin/prlimit --pid $$ --fsize="$size"
 trap '' XFSZ
 bps=$(sed -n 's/^ *"bytesPerSecond": *\\([0-9.e+]*\\).*/\\1/p' "$d/testbed/device.json")
 if [ -n "$bps" ]; then
-  ${shellQuote(node.execPath)} ${shellQuote(node.bundle)} testbed-pace "$d" "$bps" | /usr/bin/prlimit --fsize="$size" /usr/bin/dd "$@" conv=notrunc
+  ${shellQuote(node.execPath)} ${shellQuote(node.bundle)} testbed-pace "$d" "$bps" | (exec -a dd /usr/bin/dd "$@" conv=notrunc)
   exit "\${PIPESTATUS[1]}"
 fi
-exec /usr/bin/prlimit --fsize="$size" /usr/bin/dd "$@" conv=notrunc`,
+exec -a dd /usr/bin/dd "$@" conv=notrunc`,
     },
   ];
 }

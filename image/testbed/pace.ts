@@ -20,11 +20,22 @@ export async function paceMain(
   for await (const chunk of process.stdin) {
     if (closed) break;
     const data = chunk as Buffer;
-    if (!io.stdout.write(data))
-      await new Promise((resolve) => io.stdout.once('drain', resolve).once('error', resolve));
+    if (!io.stdout.write(data)) await drainedOrClosed(io.stdout);
     copied += data.length;
     const waitMs = (copied / bytesPerSecond) * 1000 - (Date.now() - started);
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
   return 0;
+}
+
+function drainedOrClosed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+  });
 }

@@ -1,6 +1,6 @@
 // A testbed device without an update server: layout from a real image, boots, services, power
 // cycle and reboot, /run as tmpfs, fleet --getkey, os-update's offline modes.
-import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,5 +246,41 @@ describe('the fallback stand-in', () => {
     const usage = await run(info.paths.osUpdate, []);
     expect(usage).toMatchObject({ code: 0 });
     expect(usage.stdout.split('\n')[0]).toBe('os-update');
+  }, 30_000);
+});
+
+describe('the hardware stand-ins', () => {
+  it('dd of=<slot> is GNU dd on a partition with an end: it neither truncates nor grows the slot file', async () => {
+    const slotB = device.paths.slotFile('p.lxrootclone1');
+    const size = (await stat(slotB)).size;
+    const input = path.join(work, 'too-large.bin');
+    await writeFile(input, Buffer.alloc(size + 3 * 4096, 0xab));
+    const dd = path.join(device.paths.hardwareDir, 'dd');
+    const tooLarge = await run('/bin/sh', [
+      '-c',
+      `exec "$0" of="$1" status=progress <"$2"`,
+      dd,
+      slotB,
+      input,
+    ]);
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stderr).toMatch(
+      new RegExp(
+        `^dd: writing to '${slotB}': File too large\n${size / 512 + 1}[+]0 records in\n${size / 512}[+]0 records out\n${size} bytes`,
+        'm',
+      ),
+    );
+    expect((await stat(slotB)).size).toBe(size);
+    const head = Buffer.alloc(8);
+    await writeFile(input, Buffer.from('short'));
+    const short = await run('/bin/sh', ['-c', `exec "$0" of="$1" <"$2"`, dd, slotB, input]);
+    expect(short.code).toBe(0);
+    expect((await stat(slotB)).size).toBe(size);
+
+    const handle = await open(slotB, 'r');
+    await handle.read(head, 0, 8, 0);
+    await handle.close();
+    // A block device keeps what a short write did not reach.
+    expect(head.toString('latin1')).toBe('short\xab\xab\xab');
   }, 30_000);
 });
