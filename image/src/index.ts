@@ -1,2 +1,3 @@
 export * from './build-eos-image';
+export * from './eos-reference';
 export * from './root-header';

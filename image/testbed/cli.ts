@@ -10,6 +10,7 @@ import { Supervisor } from './supervisor';
 const USAGE = `usage:
   cli.ts create DIR --image IMAGE --server USER@HOST:PORT --fleet-key FILE --name STREAM
                 [--flake-list-style legacy|formats] [--service NAME=COMMAND]... [--unavailable URI]...
+                [--gate-agent 'AGENT CLI' --gate-agent-config PATH | --no-gate] [--stand-in-os-update]
   cli.ts boot DIR             run the device in the foreground until SIGTERM/SIGINT
   cli.ts power-cycle DIR | reboot DIR | halt DIR
   cli.ts status DIR           JSON: phase, slots, cmdline, boot id, agent paths
@@ -33,11 +34,21 @@ async function main(argv: string[]): Promise<number> {
           'flake-list-style': { type: 'string' },
           service: { type: 'string', multiple: true },
           unavailable: { type: 'string', multiple: true },
+          'gate-agent': { type: 'string' },
+          'gate-agent-config': { type: 'string' },
+          'no-gate': { type: 'boolean' },
+          'stand-in-os-update': { type: 'boolean' },
         },
       });
       const server = /^([^@]+)@(.+):(\d+)$/.exec(values.server ?? '');
       const style = values['flake-list-style'] ?? 'formats';
-      if (!values.image || !server || !values['fleet-key'] || !values.name || !FLAKE_LIST_STYLES.includes(style as FlakeListStyle)) {
+      if (
+        !values.image ||
+        !server ||
+        !values['fleet-key'] ||
+        !values.name ||
+        !FLAKE_LIST_STYLES.includes(style as FlakeListStyle)
+      ) {
         process.stderr.write(USAGE);
         return 2;
       }
@@ -54,12 +65,29 @@ async function main(argv: string[]): Promise<number> {
         services,
         flakeListStyle: style as FlakeListStyle,
         unavailablePulls: values.unavailable ?? [],
+        // A CLI service is a shell line: the gate cannot take the agent's CLI from it, so say it here.
+        gate: {
+          ...(values['no-gate'] ? { enabled: false } : {}),
+          ...(values['gate-agent']
+            ? { agent: ['/bin/sh', '-c', `${values['gate-agent']} "$@"`, 'agent'] }
+            : {}),
+          ...(values['gate-agent-config'] ? { agentConfig: values['gate-agent-config'] } : {}),
+        },
+        ...(values['stand-in-os-update'] ? { osUpdate: 'stand-in' as const } : {}),
       });
-      process.stdout.write(`${JSON.stringify({ dir: device.dir, ...testbedAgentPaths(device.dir) }, null, 2)}\n`);
+      const summary = {
+        dir: device.dir,
+        osUpdate: device.config.osUpdate,
+        ...testbedAgentPaths(device.dir),
+      };
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return 0;
     }
     case 'boot': {
-      const { values } = parseArgs({ args: rest, options: { 'exit-with-parent': { type: 'boolean' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'exit-with-parent': { type: 'boolean' } },
+      });
       const supervisor = await Supervisor.start(dir);
       if (values['exit-with-parent']) {
         // Started by a test: when the test process dies, the device goes down with it.
@@ -75,12 +103,17 @@ async function main(argv: string[]): Promise<number> {
     case 'reboot':
     case 'halt': {
       const delivered = await requestBoot(dir, command);
-      if (!delivered) process.stderr.write(`${dir}: no supervisor running (the request waits for the next boot)\n`);
+      if (!delivered)
+        process.stderr.write(
+          `${dir}: no supervisor running (the request waits for the next boot)\n`,
+        );
       return delivered ? 0 : 1;
     }
     case 'status': {
       const status = await readTestbedStatus(dir);
-      process.stdout.write(`${JSON.stringify({ ...status, ...testbedAgentPaths(dir) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...status, ...testbedAgentPaths(dir) }, null, 2)}\n`,
+      );
       return 0;
     }
     default:
@@ -92,7 +125,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

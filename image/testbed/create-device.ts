@@ -1,14 +1,33 @@
 // Lays out a testbed device from an EOS disk image: slot A is the image's p.lxreadonly, slot B an
 // empty partition of the size the image's p.lxrootclone1 has, the firmware partition is p.UEFI,
 // and the ESP boots slot A, as on a freshly flashed disk.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, open, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ROOT_SLOTS, deterministicGuid, findPartition, readGptFile, type GptPartition } from '@eos-fleet/shared';
+import {
+  ROOT_SLOTS,
+  deterministicGuid,
+  findPartition,
+  readGptFile,
+  type GptPartition,
+} from '@eos-fleet/shared';
+import { locateEosReference } from '../src/eos-reference';
 import { deviceCommandBundle } from './device-bundle';
+import { shellQuote, writeEosOsUpdate, writeHardwareStandIns } from './hardware';
 import {
   deviceConfigSchema,
   devicePaths,
@@ -17,6 +36,7 @@ import {
   type DeviceConfig,
   type DevicePaths,
   type FlakeListStyle,
+  type GateSettings,
   type TestbedService,
 } from './device-layout';
 
@@ -37,16 +57,16 @@ export interface CreateTestbedDeviceOptions {
   env?: Record<string, string>;
   arch?: DeviceConfig['arch'];
   label?: string;
+  /** The commit gate's settings (device.json `gate`). */
+  gate?: GateSettings;
+  /** `eos` (default): EOS's own os-update when it can be found (locateEosReference); `stand-in`: ours. */
+  osUpdate?: 'eos' | 'stand-in';
 }
 
 export interface TestbedDeviceInfo {
   dir: string;
   paths: DevicePaths;
   config: DeviceConfig;
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** An executable that runs one of the stand-ins (the device's bundle) for this device. */
@@ -66,7 +86,10 @@ async function writeExecutable(file: string, content: string): Promise<void> {
 
 async function copyRange(source: string, partition: GptPartition, target: string): Promise<void> {
   await pipeline(
-    createReadStream(source, { start: partition.offset, end: partition.offset + partition.size - 1 }),
+    createReadStream(source, {
+      start: partition.offset,
+      end: partition.offset + partition.size - 1,
+    }),
     createWriteStream(target),
   );
 }
@@ -85,7 +108,9 @@ async function isXz(file: string): Promise<boolean> {
 }
 
 /** By content, not by name: a published EOS.*.raw.xz may have been saved under any name. */
-async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: () => Promise<void> }> {
+async function decompressIfXz(
+  image: string,
+): Promise<{ raw: string; cleanup: () => Promise<void> }> {
   if (!(await isXz(image))) return { raw: image, cleanup: () => Promise.resolve() };
   const temp = await mkdtemp(path.join(tmpdir(), 'eos-testbed-image-'));
   const raw = path.join(temp, path.basename(image, '.xz'));
@@ -97,7 +122,45 @@ async function decompressIfXz(image: string): Promise<{ raw: string; cleanup: ()
   return { raw, cleanup: () => rm(temp, { recursive: true, force: true }) };
 }
 
-export async function createTestbedDevice(options: CreateTestbedDeviceOptions): Promise<TestbedDeviceInfo> {
+let namespaces: string | undefined | null = null;
+
+/** Why this machine cannot give os-update a mount namespace (root and unshare -m), if it cannot. */
+function namespaceProblem(): string | undefined {
+  if (namespaces === null) {
+    const probe = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', 'true'], {
+      encoding: 'utf8',
+    });
+    namespaces =
+      probe.status === 0
+        ? undefined
+        : `no mount namespace for it here (unshare -m: ${(probe.stderr || probe.error?.message || 'failed').trim()})`;
+  }
+  return namespaces;
+}
+
+const announced = new Set<string>();
+
+/** Which os-update a new device runs; a fallback is said once per process, in one line. */
+function chooseOsUpdate(wanted: 'eos' | 'stand-in'): DeviceConfig['osUpdate'] {
+  if (wanted === 'stand-in')
+    return { kind: 'stand-in', reason: 'asked for (createTestbedDevice osUpdate: stand-in)' };
+  const found = locateEosReference();
+  // CI has ../shared beside the clone: there a missing folder is a broken checkout, not a fallback.
+  if ('missing' in found && process.env.CI === 'true')
+    throw new Error(`CI must run EOS's own os-update: ${found.missing}`);
+  const reason = 'missing' in found ? found.missing : namespaceProblem();
+  if (reason === undefined && !('missing' in found)) return { kind: 'eos', script: found.osUpdate };
+  const line = `EOS testbed: devices run the testbed's os-update stand-in, not EOS's own: ${reason ?? ''}`;
+  if (!announced.has(line)) {
+    announced.add(line);
+    process.stderr.write(`${line}\n`);
+  }
+  return { kind: 'stand-in', reason: reason ?? '' };
+}
+
+export async function createTestbedDevice(
+  options: CreateTestbedDeviceOptions,
+): Promise<TestbedDeviceInfo> {
   const dir = path.resolve(options.dir);
   const paths = devicePaths(dir);
   const { raw, cleanup } = await decompressIfXz(options.image);
@@ -107,9 +170,19 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
     const slotB = findPartition(layout, 'p.lxrootclone1');
     const esp = findPartition(layout, 'p.UEFI');
     if (!slotA || !esp) throw new Error(`${options.image}: no p.lxreadonly or p.UEFI partition`);
-    if (!slotB) throw new Error(`${options.image}: no p.lxrootclone1: a Static image cannot update, the testbed needs A/B`);
+    if (!slotB)
+      throw new Error(
+        `${options.image}: no p.lxrootclone1: a Static image cannot update, the testbed needs A/B`,
+      );
 
-    for (const sub of [paths.disk, paths.requests, paths.logs, paths.run, path.dirname(paths.cmdline), path.dirname(paths.bootId)]) {
+    for (const sub of [
+      paths.disk,
+      paths.requests,
+      paths.logs,
+      paths.run,
+      path.dirname(paths.cmdline),
+      path.dirname(paths.bootId),
+    ]) {
       await mkdir(sub, { recursive: true });
     }
     await copyRange(raw, slotA, paths.slotFile('p.lxreadonly'));
@@ -126,16 +199,34 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
       slots: Object.fromEntries(
         ROOT_SLOTS.map((slot) => [
           slot,
-          { file: path.relative(dir, paths.slotFile(slot)), size: partitions[slot].size, partuuid: partitions[slot].uniqueGuid.toLowerCase() },
+          {
+            file: path.relative(dir, paths.slotFile(slot)),
+            size: partitions[slot].size,
+            partuuid: partitions[slot].uniqueGuid.toLowerCase(),
+          },
         ]),
       ),
-      esp: { file: path.relative(dir, paths.espPartition), size: esp.size, partuuid: esp.uniqueGuid.toLowerCase() },
-      bootUuid: Object.fromEntries(ROOT_SLOTS.map((slot) => [slot, deterministicGuid(`${partitions[slot].uniqueGuid}/boot/uuid`).toLowerCase()])),
+      esp: {
+        file: path.relative(dir, paths.espPartition),
+        size: esp.size,
+        partuuid: esp.uniqueGuid.toLowerCase(),
+      },
+      bootUuid: Object.fromEntries(
+        ROOT_SLOTS.map((slot) => [
+          slot,
+          deterministicGuid(`${partitions[slot].uniqueGuid}/boot/uuid`).toLowerCase(),
+        ]),
+      ),
       services: options.services ?? [],
       flakeListStyle: options.flakeListStyle ?? 'formats',
       unavailablePulls: options.unavailablePulls ?? [],
-      dd: { progressIntervalMs: options.dd?.progressIntervalMs ?? 1000, ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}) },
+      dd: {
+        progressIntervalMs: options.dd?.progressIntervalMs ?? 1000,
+        ...(options.dd?.bytesPerSecond ? { bytesPerSecond: options.dd.bytesPerSecond } : {}),
+      },
       env: options.env ?? {},
+      osUpdate: chooseOsUpdate(options.osUpdate ?? 'eos'),
+      ...(options.gate ? { gate: options.gate } : {}),
     });
     await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`);
 
@@ -152,7 +243,10 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
 
     // The ESP as mounted at /boot/efi, booting slot A.
     await mkdir(paths.efiBootDir, { recursive: true });
-    const cfg = earlybootCfg(config.bootUuid['p.lxreadonly'] ?? '', config.slots['p.lxreadonly'].partuuid);
+    const cfg = earlybootCfg(
+      config.bootUuid['p.lxreadonly'] ?? '',
+      config.slots['p.lxreadonly'].partuuid,
+    );
     await writeFile(paths.earlybootCfg, cfg);
     await writeFile(
       path.join(paths.efiBootDir, efiImageName(config.arch)),
@@ -172,10 +266,19 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
       '# EOS testbed: the update server of this device listens on a non-22 port.\n' +
         `Host *\n  Port ${sshPort}\n  BatchMode yes\n  ConnectTimeout 10\n`,
     );
-    await writeExecutable(paths.ssh, `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`);
+    await writeExecutable(
+      paths.ssh,
+      `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`,
+    );
     await mkdir(path.dirname(paths.standInBundle), { recursive: true });
     await writeFile(paths.standInBundle, await deviceCommandBundle());
-    await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
+    await writeHardwareStandIns(dir, config, {
+      execPath: process.execPath,
+      bundle: paths.standInBundle,
+    });
+    if (config.osUpdate.kind === 'eos') await writeEosOsUpdate(dir, config.osUpdate.script);
+    else
+      await writeExecutable(paths.osUpdate, standInScript('os-update', dir, paths.standInBundle));
     await writeExecutable(paths.fleet, standInScript('fleet', dir, paths.standInBundle));
     await writeExecutable(paths.flakeCtl, standInScript('flake-ctl', dir, paths.standInBundle));
     for (const pilot of [paths.podmanPilot, paths.firecrackerPilot]) {
@@ -191,7 +294,10 @@ export async function createTestbedDevice(options: CreateTestbedDeviceOptions): 
     await mkdir(path.dirname(paths.flakesDir), { recursive: true });
     await symlink(path.join(paths.stateDir, 'flakes'), paths.flakesDir);
     await mkdir(path.join(paths.root, 'var', 'lib'), { recursive: true });
-    await symlink(path.join(paths.stateDir, 'firecracker'), path.join(paths.root, 'var', 'lib', 'firecracker'));
+    await symlink(
+      path.join(paths.stateDir, 'firecracker'),
+      path.join(paths.root, 'var', 'lib', 'firecracker'),
+    );
 
     await mkdir(path.dirname(paths.fleetContainerKey), { recursive: true });
     await copyFile(options.fleetKeyPath, paths.fleetContainerKey);

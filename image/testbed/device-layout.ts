@@ -1,10 +1,11 @@
 // Where everything of one testbed device lives inside its directory, and its testbed config.
 // Invariant: every path a stand-in touches is below the device directory; nothing is shared
 // between devices, so any number of them can run side by side.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ROOT_SLOTS, type RootSlot } from '@eos-fleet/shared';
+import { writeFileAtomic as writeFileDurably } from '@eos-fleet/shared/atomic-write';
 
 export const FLAKE_LIST_STYLES = ['legacy', 'formats'] as const;
 /** `legacy`: flake-pilot before v3.1.39 (`- name` lines only); `formats`: `--format table|json|csv`. */
@@ -19,7 +20,11 @@ const serviceSchema = z.object({
 });
 export type TestbedService = z.input<typeof serviceSchema>;
 
-const partitionSchema = z.object({ file: z.string(), size: z.number().int().positive(), partuuid: z.string() });
+const partitionSchema = z.object({
+  file: z.string(),
+  size: z.number().int().positive(),
+  partuuid: z.string(),
+});
 
 export const deviceConfigSchema = z.object({
   version: z.literal(1),
@@ -35,11 +40,52 @@ export const deviceConfigSchema = z.object({
   /** Podman URIs and firecracker URLs whose pull fails as if the registry lacked them. */
   unavailablePulls: z.array(z.string()).default([]),
   dd: z
-    .object({ progressIntervalMs: z.number().int().positive().default(1000), bytesPerSecond: z.number().positive().optional() })
+    .object({
+      progressIntervalMs: z.number().int().positive().default(1000),
+      bytesPerSecond: z.number().positive().optional(),
+    })
     .default({ progressIntervalMs: 1000 }),
   /** Extra environment for services (the agent's config path, for instance). */
   env: z.record(z.string(), z.string()).default({}),
+  /** Which os-update the device runs: EOS's own script, or the testbed's stand-in and why. */
+  osUpdate: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('eos'), script: z.string() }),
+      z.object({ kind: z.literal('stand-in'), reason: z.string() }),
+    ])
+    .default({ kind: 'stand-in', reason: "created before the testbed ran EOS's os-update" }),
+  /**
+   * The EOS Fleet commit gate (image/overlay) on a COMMIT_UPDATE boot: the services start, the gate
+   * runs, and `os-update --commit --reboot` runs only when it passed. Values go to its conf.
+   */
+  gate: z
+    .object({
+      /** Default: on when the device has the agent's service. */
+      enabled: z.boolean().optional(),
+      /** The service that is the agent (EOS: eos-fleet-agent.service). */
+      agentService: z.string().default('eos-fleet-agent'),
+      /** The agent's CLI (`AGENT`); default: the agent service's command without its `--config PATH`. */
+      agent: z.array(z.string()).min(1).optional(),
+      /** `AGENT_CONFIG`; default: the `--config` value of the agent service's command. */
+      agentConfig: z.string().optional(),
+      requireGateway: z.boolean().default(true),
+      healthTimeoutSeconds: z.number().int().nonnegative().default(300),
+      settleSeconds: z.number().int().nonnegative().default(30),
+      pollSeconds: z.number().int().positive().default(5),
+      checkWorkloads: z.boolean().default(true),
+      onFailure: z.enum(['reboot', 'stay']).default('reboot'),
+    })
+    .default({
+      agentService: 'eos-fleet-agent',
+      requireGateway: true,
+      healthTimeoutSeconds: 300,
+      settleSeconds: 30,
+      pollSeconds: 5,
+      checkWorkloads: true,
+      onFailure: 'reboot',
+    }),
 });
+export type GateSettings = z.input<typeof deviceConfigSchema>['gate'];
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
 
 /** Every path of a device, absolute. The agent's testbed config is made of these. */
@@ -82,6 +128,15 @@ export function devicePaths(dir: string) {
     podmanPilot: at('usr', 'bin', 'podman-pilot'),
     /** The stand-ins' code (one esbuild bundle), run by the shims above. */
     standInBundle: at('usr', 'lib', 'eos-testbed', 'device-command.mjs'),
+    standInDir: at('usr', 'lib', 'eos-testbed'),
+    /** The hardware stand-ins on the PATH of EOS's os-update and the commit gate (hardware.ts). */
+    hardwareDir: at('usr', 'lib', 'eos-testbed', 'hw'),
+    /** What \`readlink /boot/uuid\` gives on the booted slot (written at every boot). */
+    bootUuidLink: at('boot', 'uuid'),
+    /** Per service of this boot: "active|inactive RESTARTS", what the systemctl stand-in reads. */
+    serviceStates: at('testbed', 'services'),
+    /** The commit gate's conf for this device (EOS: /etc/eos-fleet/commit-gate.conf). */
+    gateConf: at('testbed', 'commit-gate.conf'),
     firecrackerPilot: at('usr', 'bin', 'firecracker-pilot'),
     /** The fleet container's copy of the shared key (read-only image store on EOS). */
     fleetContainerKey: at('var', 'lib', 'containers', 'loaded', 'fleet', 'id_fleet'),
@@ -101,11 +156,13 @@ export async function readDeviceConfig(dir: string): Promise<DeviceConfig> {
   return deviceConfigSchema.parse(JSON.parse(text));
 }
 
-/** Temp file + rename, so a reader never sees half a file. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temp, data, mode === undefined ? undefined : { mode });
-  await rename(temp, file);
+/** The project's one atomic write; the testbed's files are world-readable like a device's. */
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  return writeFileDurably(file, data, mode);
 }
 
 export function otherSlot(slot: RootSlot): RootSlot {
@@ -113,7 +170,9 @@ export function otherSlot(slot: RootSlot): RootSlot {
 }
 
 export function slotByPartuuid(config: DeviceConfig, partuuid: string): RootSlot | undefined {
-  return ROOT_SLOTS.find((slot) => config.slots[slot].partuuid.toLowerCase() === partuuid.toLowerCase());
+  return ROOT_SLOTS.find(
+    (slot) => config.slots[slot].partuuid.toLowerCase() === partuuid.toLowerCase(),
+  );
 }
 
 /** `root=PARTUUID=...` of a kernel command line. */

@@ -3,11 +3,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
-import { bootSelectionOf, devicePaths, efiImageName, readDeviceConfig, slotByPartuuid, writeFileAtomic } from './device-layout';
+import {
+  bootSelectionOf,
+  devicePaths,
+  efiImageName,
+  readDeviceConfig,
+  slotByPartuuid,
+  writeFileAtomic,
+} from './device-layout';
 
 export type BootKind = 'power-on' | 'kexec' | 'reboot' | 'power-cycle';
 /** `hung`: a fault made the boot stop before update_commit.service (see TestbedFaults). */
-export type DevicePhase = 'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
+export type DevicePhase =
+  'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
 
 /** Failures a test can inject; they hold until changed. */
 export interface TestbedFaults {
@@ -36,9 +44,13 @@ export interface BootRecord {
   bootedAt: string;
 }
 
+/** The commit gate of this boot: checking, passed (commit follows) or failed (not committed). */
+export type CommitGateState = 'checking' | 'passed' | 'failed';
+
 export interface DeviceState extends Partial<BootRecord> {
   bootCount: number;
   phase: DevicePhase;
+  commitGate?: CommitGateState;
   currentSlot?: RootSlot | null;
   supervisorPid?: number;
 }
@@ -54,6 +66,8 @@ export interface TestbedStatus {
   bootSelection: RootSlot | undefined;
   /** COMMIT_UPDATE on the command line: booted by kexec after an apply, not committed yet. */
   commitPending: boolean;
+  /** Only on a gated COMMIT_UPDATE boot. */
+  commitGate: CommitGateState | undefined;
   supervisorPid: number | undefined;
 }
 
@@ -64,9 +78,22 @@ export async function readTestbedStatus(dir: string): Promise<TestbedStatus> {
     .then((text) => JSON.parse(text) as DeviceState)
     .catch((): DeviceState => ({ bootCount: 0, phase: 'off' }));
   const running = state.phase !== 'off';
-  const cmdline = running ? await readFile(paths.cmdline, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
-  const bootId = running ? await readFile(paths.bootId, 'utf8').then((text) => text.trim(), () => undefined) : undefined;
-  const efiImage = await readFile(path.join(paths.efiBootDir, efiImageName(config.arch)), 'utf8').catch(() => '');
+  const cmdline = running
+    ? await readFile(paths.cmdline, 'utf8').then(
+        (text) => text.trim(),
+        () => undefined,
+      )
+    : undefined;
+  const bootId = running
+    ? await readFile(paths.bootId, 'utf8').then(
+        (text) => text.trim(),
+        () => undefined,
+      )
+    : undefined;
+  const efiImage = await readFile(
+    path.join(paths.efiBootDir, efiImageName(config.arch)),
+    'utf8',
+  ).catch(() => '');
   const selected = bootSelectionOf(efiImage);
   return {
     phase: state.phase,
@@ -76,6 +103,7 @@ export async function readTestbedStatus(dir: string): Promise<TestbedStatus> {
     currentSlot: running ? (state.currentSlot ?? undefined) : undefined,
     bootSelection: selected === undefined ? undefined : slotByPartuuid(config, selected),
     commitPending: cmdline?.includes('COMMIT_UPDATE') ?? false,
+    commitGate: running ? state.commitGate : undefined,
     supervisorPid: running ? state.supervisorPid : undefined,
   };
 }

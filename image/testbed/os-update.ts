@@ -1,4 +1,5 @@
-// Stand-in for EOS's /usr/sbin/os-update (bash, set -e, getopt long options only). Same options,
+// The FALLBACK for EOS's /usr/sbin/os-update where EOS's own script cannot run (README.md, "The
+// fallback stand-in"). Our reading of it (bash, set -e, getopt long options only). Same options,
 // same precedence of modes, same stdout lines and exit codes, same two ssh command strings. The
 // differences are only where a directory replaces hardware: findmnt/blkid/findfs read the device
 // dir, dd writes a partition file that cannot grow, kexec/reboot ask the device's supervisor,

@@ -3,12 +3,23 @@
 //  1. picks the kernel command line: the kexec-loaded one after `kexec --exec`, otherwise what the
 //     ESP's grub image selects (EOS's grub.cfg line for that root PARTUUID);
 //  2. clears /run (tmpfs), writes /proc/cmdline, a new boot id, /dev/root and /etc/os-release;
-//  3. runs update_commit.service (`os-update --commit --reboot`) to its end;
-//  4. starts the device's services, each in its own process group, restarting them when they exit.
+//  3. without the commit gate: runs update_commit.service (`os-update --commit --reboot`) to its
+//     end, then starts the device's services (each in its own process group, restarted on exit);
+//     with the gate (gate.ts) on a COMMIT_UPDATE boot: starts the services, runs the overlay's
+//     commit-gate, and update_commit.service only when the gate exited 0.
 // Every action bumps a generation number; work of an older generation stops where it stands.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
 import { readRootFacts } from '../src/root-header';
@@ -25,7 +36,13 @@ import {
   type DeviceConfig,
   type DevicePaths,
 } from './device-layout';
-import { readTestbedFaults, type BootKind, type BootRecord, type DeviceState } from './device-state';
+import {
+  readTestbedFaults,
+  type BootKind,
+  type BootRecord,
+  type DeviceState,
+} from './device-state';
+import { COMMIT_GATE_SCRIPT, gateEnabled, writeGateConf } from './gate';
 
 const TERM_GRACE_MS = 3000;
 const RESTART_DELAY_MS = 1000;
@@ -37,12 +54,14 @@ export class Supervisor {
   private queue: Promise<void> = Promise.resolve();
   private state: DeviceState = { bootCount: 0, phase: 'off' };
   private isHalted = false;
+  /** Starts per service in this boot: what systemctl's NRestarts says. */
+  private readonly starts = new Map<string, number>();
   private resolveHalted: () => void = () => undefined;
   readonly halted: Promise<void>;
 
   private constructor(
     readonly dir: string,
-    private readonly config: DeviceConfig,
+    private config: DeviceConfig,
   ) {
     this.paths = devicePaths(dir);
     this.halted = new Promise<void>((resolve) => (this.resolveHalted = resolve));
@@ -69,7 +88,8 @@ export class Supervisor {
     // A request kept while no supervisor ran (os-update's kexec or reboot -f) decides the first boot.
     const pending = await readFile(this.paths.pendingBoot, 'utf8').catch(() => undefined);
     await rm(this.paths.pendingBoot, { force: true });
-    const pendingAction = pending === undefined ? undefined : (JSON.parse(pending) as BootRequest).action;
+    const pendingAction =
+      pending === undefined ? undefined : (JSON.parse(pending) as BootRequest).action;
     this.enqueue(pendingAction === 'kexec' ? 'kexec' : 'power-on');
     await this.takeRequests();
   }
@@ -88,18 +108,25 @@ export class Supervisor {
   }
 
   private log(text: string): void {
-    void appendFile(path.join(this.paths.logs, 'supervisor.log'), `${new Date().toISOString()} ${text}\n`);
+    void appendFile(
+      path.join(this.paths.logs, 'supervisor.log'),
+      `${new Date().toISOString()} ${text}\n`,
+    );
   }
 
   private async takeRequests(): Promise<void> {
-    const names = (await readdir(this.paths.requests).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).sort();
+    const names = (await readdir(this.paths.requests).catch(() => [] as string[]))
+      .filter((name) => name.endsWith('.json'))
+      .sort();
     for (const name of names) {
       const file = path.join(this.paths.requests, name);
       const text = await readFile(file, 'utf8').catch(() => undefined);
       await rm(file, { force: true });
       if (text === undefined) continue;
       const request = JSON.parse(text) as BootRequest;
-      this.log(`request ${request.action}${request.requesterPid ? ` from pid ${request.requesterPid}` : ''}`);
+      this.log(
+        `request ${request.action}${request.requesterPid ? ` from pid ${request.requesterPid}` : ''}`,
+      );
       this.enqueue(request.action);
       if (request.requesterPid && request.action !== 'reboot' && request.action !== 'halt') {
         killQuietly(request.requesterPid, 'SIGKILL');
@@ -135,11 +162,20 @@ export class Supervisor {
       this.resolveHalted();
       return;
     }
-    const kind: BootKind = action === 'kexec' ? 'kexec' : action === 'power-on' ? 'power-on' : action === 'power-cycle' ? 'power-cycle' : 'reboot';
+    const kind: BootKind =
+      action === 'kexec'
+        ? 'kexec'
+        : action === 'power-on'
+          ? 'power-on'
+          : action === 'power-cycle'
+            ? 'power-cycle'
+            : 'reboot';
     await this.boot(kind, generation);
   }
 
   private async boot(kind: BootKind, generation: number): Promise<void> {
+    // device.json is read at every boot: a test may change services, gate or dd settings between boots.
+    this.config = await readDeviceConfig(this.dir);
     const { paths, config } = this;
     await this.writeState({ phase: 'booting' });
     // kexec --load lives in RAM: only `kexec --exec` uses it, any other boot loses it.
@@ -147,13 +183,19 @@ export class Supervisor {
     let cmdline: string | undefined;
     if (kind === 'kexec' && kexecImage) cmdline = kexecImage.cmdline;
     else {
-      const efiImage = await readFile(path.join(paths.efiBootDir, efiImageName(config.arch)), 'utf8').catch(() => '');
+      const efiImage = await readFile(
+        path.join(paths.efiBootDir, efiImageName(config.arch)),
+        'utf8',
+      ).catch(() => '');
       const selected = bootSelectionOf(efiImage);
       cmdline = selected === undefined ? undefined : grubCmdline(selected);
     }
     const partuuid = cmdline === undefined ? undefined : rootPartuuidOf(cmdline);
     const slot = partuuid === undefined ? undefined : slotByPartuuid(config, partuuid);
-    const facts = slot === undefined ? undefined : await readRootFacts(paths.slotFile(slot)).catch(() => undefined);
+    const facts =
+      slot === undefined
+        ? undefined
+        : await readRootFacts(paths.slotFile(slot)).catch(() => undefined);
 
     await rm(paths.run, { recursive: true, force: true });
     await mkdir(paths.run, { recursive: true });
@@ -163,8 +205,16 @@ export class Supervisor {
     await writeFileAtomic(paths.cmdline, `${cmdline ?? ''}\n`);
     await rm(paths.rootDevice, { force: true });
     if (slot !== undefined) await symlink(paths.slotFile(slot), paths.rootDevice);
+    // /boot/uuid of the booted root: what `readlink /boot/uuid` gives os-update --commit.
+    await rm(paths.bootUuidLink, { force: true });
+    if (slot !== undefined) await symlink(config.bootUuid[slot] ?? '', paths.bootUuidLink);
+    await rm(paths.serviceStates, { recursive: true, force: true });
+    await mkdir(paths.serviceStates, { recursive: true });
+    this.starts.clear();
     if (facts) {
-      const osRelease = Object.entries(facts.fields).map(([key, value]) => `${key}="${value}"`).join('\n');
+      const osRelease = Object.entries(facts.fields)
+        .map(([key, value]) => `${key}="${value}"`)
+        .join('\n');
       await writeFileAtomic(path.join(paths.etc, 'os-release'), `${osRelease}\n`);
     }
     const bootCount = this.state.bootCount + 1;
@@ -180,11 +230,23 @@ export class Supervisor {
     if (slot === undefined || !facts) {
       // No kernel to boot from that slot (never written, or garbage): the machine hangs here,
       // as a real one would at grub or in the initrd, until someone power cycles it.
-      this.log(`boot ${bootCount} (${kind}) failed: no bootable root for ${cmdline ?? 'no boot selection'}`);
-      await this.writeState({ ...record, phase: 'boot-failed', currentSlot: slot ?? null });
+      this.log(
+        `boot ${bootCount} (${kind}) failed: no bootable root for ${cmdline ?? 'no boot selection'}`,
+      );
+      await this.writeState({
+        ...record,
+        phase: 'boot-failed',
+        currentSlot: slot ?? null,
+        commitGate: undefined,
+      });
       return;
     }
-    await this.writeState({ ...record, phase: 'booting', currentSlot: slot });
+    await this.writeState({
+      ...record,
+      phase: 'booting',
+      currentSlot: slot,
+      commitGate: undefined,
+    });
     this.log(`boot ${bootCount} (${kind}) from ${slot}: ${cmdline ?? ''}`);
 
     if (kind === 'kexec' && (await readTestbedFaults(this.dir)).hangAfterKexec) {
@@ -193,36 +255,88 @@ export class Supervisor {
       return;
     }
 
-    // update_commit.service runs before the device's own services.
-    const commit = this.spawnLogged('update_commit', [paths.osUpdate, '--commit', '--reboot'], {});
-    await new Promise<void>((resolve) => commit.on('close', () => resolve()));
+    // The gate unit's ConditionKernelCommandLine=COMMIT_UPDATE: on other boots it is skipped.
+    if (gateEnabled(config) && (cmdline ?? '').includes('COMMIT_UPDATE')) {
+      for (const service of config.services) this.startService(service, generation);
+      await this.writeState({ phase: 'running', commitGate: 'checking' });
+      await writeGateConf(this.dir, config);
+      const gate = this.spawnLogged(
+        'eos-fleet-commit-gate',
+        ['/bin/sh', COMMIT_GATE_SCRIPT],
+        { EOS_FLEET_GATE_CONF: paths.gateConf },
+        true,
+      );
+      const code = await exitOf(gate);
+      if (generation !== this.generation) return;
+      // A failed gate asked for the reboot itself (systemctl --no-block reboot), or stays (ON_FAILURE=stay).
+      this.log(
+        `commit gate exited ${code}${code === 0 ? '' : ': update_commit.service does not run'}`,
+      );
+      await this.writeState({ commitGate: code === 0 ? 'passed' : 'failed' });
+      if (code !== 0) return;
+      await this.runUpdateCommit();
+      return;
+    }
+    // update_commit.service has no ordering of its own: as EOS boots, it runs before the services here.
+    await this.runUpdateCommit();
     if (generation !== this.generation) return;
-
     for (const service of config.services) this.startService(service, generation);
     await this.writeState({ phase: 'running' });
+  }
+
+  /** update_commit.service: `os-update --commit --reboot` to its end (or the machine's). */
+  private async runUpdateCommit(): Promise<void> {
+    const commit = this.spawnLogged(
+      'update_commit',
+      [this.paths.osUpdate, '--commit', '--reboot'],
+      {},
+    );
+    await exitOf(commit);
+  }
+
+  private async writeServiceState(
+    name: string,
+    active: boolean,
+    generation: number,
+  ): Promise<void> {
+    if (generation !== this.generation) return;
+    const restarts = Math.max(0, (this.starts.get(name) ?? 1) - 1);
+    await writeFileAtomic(
+      path.join(this.paths.serviceStates, `${name}.state`),
+      `${active ? 'active' : 'inactive'} ${restarts}\n`,
+    ).catch(() => undefined);
   }
 
   private startService(service: DeviceConfig['services'][number], generation: number): void {
     if (generation !== this.generation || this.isHalted) return;
     const [command, ...args] = service.command;
     if (command === undefined) return;
+    this.starts.set(service.name, (this.starts.get(service.name) ?? 0) + 1);
     const child = this.spawnLogged(service.name, [command, ...args], service.env);
+    void this.writeServiceState(service.name, true, generation);
     child.on('close', (code, signal) => {
       this.log(`service ${service.name} exited (${code ?? signal ?? '?'})`);
+      void this.writeServiceState(service.name, false, generation);
       if (service.restart && generation === this.generation) {
         setTimeout(() => this.startService(service, generation), RESTART_DELAY_MS);
       }
     });
   }
 
-  private spawnLogged(name: string, command: string[], env: Record<string, string>): ChildProcess {
+  /** `hardware`: the hardware stand-ins first on the PATH (the gate's mountpoint, systemctl, reboot). */
+  private spawnLogged(
+    name: string,
+    command: string[],
+    env: Record<string, string>,
+    hardware = false,
+  ): ChildProcess {
     const [file = '', ...args] = command;
     const log = path.join(this.paths.logs, `${name}.log`);
     const child = spawn(file, args, {
       cwd: this.paths.root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: serviceEnv(this.paths, this.config, env),
+      env: serviceEnv(this.paths, this.config, env, hardware),
     });
     void mkdir(this.paths.logs, { recursive: true }).then(async () => {
       const handle = await open(log, 'a');
@@ -244,7 +358,9 @@ export class Supervisor {
   }
 
   private waitForChildren(timeoutMs = 10_000): Promise<void> {
-    const pending = [...this.children].filter((child) => child.exitCode === null && child.signalCode === null);
+    const pending = [...this.children].filter(
+      (child) => child.exitCode === null && child.signalCode === null,
+    );
     if (pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -269,14 +385,28 @@ export class Supervisor {
   }
 }
 
-export function serviceEnv(paths: DevicePaths, config: DeviceConfig, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function serviceEnv(
+  paths: DevicePaths,
+  config: DeviceConfig,
+  extra: Record<string, string>,
+  hardware = false,
+): NodeJS.ProcessEnv {
+  const path = `${paths.usrSbin}:${paths.usrBin}:${process.env.PATH ?? '/usr/bin:/bin'}:${paths.flakesBin}`;
   return {
     ...process.env,
     ...config.env,
     ...extra,
     EOS_TESTBED_DIR: paths.root,
-    PATH: `${paths.usrSbin}:${paths.usrBin}:${process.env.PATH ?? '/usr/bin:/bin'}:${paths.flakesBin}`,
+    PATH: hardware ? `${paths.hardwareDir}:${path}` : path,
   };
+}
+
+/** The exit code of a child (128 + n for a signal), once it has closed. */
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('error', () => resolve(127));
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
