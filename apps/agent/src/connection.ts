@@ -7,6 +7,7 @@ import {
   agentFrameSchema,
   CLOSE_CODES,
   type CommandFrame,
+  type ErrorFrame,
   HANDSHAKE_TIMEOUT_MS,
   INVALID_FRAME_BUDGET,
   type Inventory,
@@ -39,6 +40,12 @@ export interface ConnectionOptions {
   /** The server answered the handshake with pending. */
   onPending?(): void;
   onCommand(frame: CommandFrame): void;
+  /** `cancel {commandId}`: drop the command if it has not started. */
+  onCancel?(commandId: string): void;
+  /** `result_stored {commandId}`: the server has the result; stop re-sending it. */
+  onResultStored?(commandId: string): void;
+  /** An `error` frame from the server (about a frame we sent; maybe naming a command). */
+  onServerError?(frame: ErrorFrame): void;
 }
 
 /** Close codes after which hammering the server is pointless: wait the longest delay. */
@@ -270,8 +277,17 @@ export class AgentConnection {
         if (this.state !== 'ready') return this.unexpected(frame);
         this.options.onCommand(frame);
         return;
+      case 'cancel':
+        if (this.state !== 'ready') return this.unexpected(frame);
+        this.options.onCancel?.(frame.commandId);
+        return;
+      case 'result_stored':
+        if (this.state !== 'ready') return this.unexpected(frame);
+        this.options.onResultStored?.(frame.commandId);
+        return;
       case 'error':
-        this.options.log.warn(`server error ${frame.code}: ${frame.message}`);
+        this.options.log.warn(`server error ${frame.code}${frame.commandId ? ` about ${frame.commandId}` : ''}: ${frame.message}`);
+        this.options.onServerError?.(frame);
         return;
     }
   }

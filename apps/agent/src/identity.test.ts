@@ -65,7 +65,7 @@ describe('journal', () => {
   it('keeps entries across reloads', async () => {
     const store = new StateStore(dir);
     const journal = await Journal.load(store);
-    await journal.put({ id: 'c1', kind: 'check', params: {}, receivedAt: 'now', state: 'received', reported: false });
+    await journal.put({ id: 'c1', kind: 'check', params: {}, receivedAt: 'now', state: 'received', confirmed: false });
     await journal.finish('c1', { status: 'succeeded', finishedAt: 'later' });
     const reloaded = await Journal.load(store);
     expect(reloaded.get('c1')).toMatchObject({ state: 'done', result: { status: 'succeeded' } });
@@ -82,7 +82,7 @@ describe('journal', () => {
         receivedAt: 'now',
         state: 'done',
         result: { status: 'succeeded', output: 'x'.repeat(1000), data: { updateAvailable: false }, finishedAt: 'later' },
-        reported: true,
+        confirmed: true,
       });
     }
     expect(journal.get('c9')).toBeUndefined();
@@ -92,5 +92,30 @@ describe('journal', () => {
     expect(journal.get('c59')?.params).toEqual({ server: 'u@h' });
     const onDisk = JSON.parse(await readFile(store.path('journal.json'), 'utf8')) as { entries: unknown[] };
     expect(onDisk.entries).toHaveLength(50);
+  });
+
+  it('keeps the output of a result the server has not confirmed', async () => {
+    const journal = await Journal.load(new StateStore(dir), { keepFinished: 50, keepOutput: 1 });
+    const done = { kind: 'check', params: {}, receivedAt: 'now', state: 'done' as const };
+    const result = { status: 'succeeded' as const, output: 'the output', finishedAt: 'later' };
+    await journal.put({ id: 'unconfirmed', ...done, result, confirmed: false });
+    await journal.put({ id: 'newer', ...done, result, confirmed: true });
+    expect(journal.get('unconfirmed')?.result?.output).toBe('the output');
+    expect(journal.unconfirmed().map((e) => e.id)).toEqual(['unconfirmed']);
+  });
+
+  it('reads a journal written before result_stored: a reported result counts as confirmed', async () => {
+    const store = new StateStore(dir);
+    const entry = { kind: 'check', params: {}, receivedAt: 'now', state: 'done', result: { status: 'succeeded', finishedAt: 'later' } };
+    await store.writeJson('journal.json', {
+      version: 1,
+      entries: [
+        { id: 'sent', ...entry, reported: true },
+        { id: 'never-sent', ...entry, reported: false },
+      ],
+    });
+    const journal = await Journal.load(store);
+    expect(journal.get('sent')?.confirmed).toBe(true);
+    expect(journal.unconfirmed().map((e) => e.id)).toEqual(['never-sent']);
   });
 });

@@ -1,12 +1,15 @@
 // What the device runs, read from the same places EOS itself uses: /proc/cmdline (root=PARTUUID,
 // COMMIT_UPDATE), the by-partuuid / by-partlabel links, the device's /etc/os-update.yml, and the
 // flake-pilot yaml files (readable for old and new flake-pilot alike).
+// Every string read from the device goes through `deviceText()`: a NUL or a lone surrogate (a corrupt
+// /etc/os-release, a flake yaml with "\0") becomes U+FFFD. The server refuses such text (PostgreSQL
+// cannot store it), and one bad byte must not keep a device from reporting at all.
 import { readdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import { arch, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { EOS_PROFILES, type EosProfile, ROOT_SLOTS, type RootSlot } from '@eos-fleet/shared/domain';
-import { type Flake, type Inventory, type OsRelease } from '@eos-fleet/shared/protocol/index';
+import { escapeUnstorableText, type Flake, type Inventory, type OsRelease } from '@eos-fleet/shared/protocol/index';
 import { rootPrefixHash } from '@eos-fleet/shared/root-prefix-hash';
 import { parse as parseYaml } from 'yaml';
 import { type Clock } from './clock';
@@ -24,6 +27,11 @@ export function parseCmdline(cmdline: string): { rootPartUuid: string | null; co
     rootPartUuid: root ? root.slice('root=PARTUUID='.length) : null,
     commitPending: tokens.includes('COMMIT_UPDATE'),
   };
+}
+
+/** Device text as the protocol takes it: at most 512 characters, storable by the server. */
+export function deviceText(value: string): string {
+  return escapeUnstorableText(value.slice(0, 512));
 }
 
 const OS_RELEASE_FIELDS: Record<string, keyof OsRelease> = {
@@ -46,7 +54,7 @@ export function parseOsRelease(text: string): OsRelease {
   const result: OsRelease = {};
   for (const [key, field] of Object.entries(OS_RELEASE_FIELDS)) {
     const value = values.get(key);
-    if (value !== undefined) result[field] = value.slice(0, 512);
+    if (value !== undefined) result[field] = deviceText(value);
   }
   return result;
 }
@@ -59,7 +67,7 @@ export function profileFromImageName(imageName: string | null): EosProfile | nul
 }
 
 function str(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value.slice(0, 512) : null;
+  return typeof value === 'string' && value.length > 0 ? deviceText(value) : null;
 }
 
 /** One flake from /usr/share/flakes/<name>.yaml (container: or vm: section). */
@@ -152,6 +160,11 @@ export class InventoryCollector {
     return null;
   }
 
+  /** Size of a slot by its partition label (the one an apply writes is not the running one). */
+  slotSizeOf(slot: RootSlot): Promise<number | null> {
+    return this.slotSize(join(this.options.config.paths.diskByDir, 'by-partlabel', slot));
+  }
+
   private async slotSize(rootDevice: string | null): Promise<number | null> {
     const root = rootDevice ? await resolve(rootDevice) : null;
     if (!root) return null;
@@ -193,7 +206,7 @@ export class InventoryCollector {
     const flakes: Flake[] = [];
     for (const file of names.slice(0, 1024)) {
       const text = await readText(join(dir, file));
-      const flake = text === null ? null : parseFlakeYaml(file.slice(0, -'.yaml'.length), text);
+      const flake = text === null ? null : parseFlakeYaml(deviceText(file.slice(0, -'.yaml'.length)), text);
       if (flake) flakes.push(flake);
     }
     return flakes;
@@ -239,11 +252,11 @@ export class InventoryCollector {
       arch: nodeArch(),
       profile,
       osRelease: parseOsRelease((await readText(this.options.config.paths.osRelease)) ?? ''),
-      kernelRelease: release(),
-      bootId: facts.bootId,
+      kernelRelease: deviceText(release()),
+      bootId: deviceText(facts.bootId),
       commitPending: facts.commitPending,
       flakes: await this.flakes(),
-      agentVersion: this.options.agentVersion,
+      agentVersion: deviceText(this.options.agentVersion),
       stateDiskFreeBytes: await this.stateDiskFree(),
       collectedAt: this.options.clock.now().toISOString(),
     };

@@ -57,6 +57,23 @@ export class FakeDevice {
     return createHash('sha1').update(await readFile(this.path(SLOT_FILES[slot]))).digest('hex');
   }
 
+  slotPath(slot: RootSlot): string {
+    return this.path(SLOT_FILES[slot]);
+  }
+
+  /** While held, `os-update --check` and `flake-ctl` wait (a long-running tool) until released. */
+  async holdTools(): Promise<void> {
+    await writeFile(this.path('stub/hold'), '');
+  }
+
+  async releaseTools(): Promise<void> {
+    await rm(this.path('stub/hold'), { force: true });
+  }
+
+  async writeOsRelease(text: string): Promise<void> {
+    await writeFile(this.path('etc/os-release'), text);
+  }
+
   /** Writes new content into a slot (what dd does during apply); returns its root prefix hash. */
   async writeSlot(slot: RootSlot, content: Buffer): Promise<string> {
     await writeFile(this.path(SLOT_FILES[slot]), content);
@@ -95,7 +112,9 @@ export class FakeDevice {
       'os-update': `#!/bin/sh
 echo "os-update $*" >> ${stub}/calls.log
 case " $* " in
-  *" --check "*) cat ${stub}/check.stdout; exit $(cat ${stub}/check.exit) ;;
+  *" --check "*)
+    while [ -e ${stub}/hold ]; do sleep 0.05; done
+    cat ${stub}/check.stdout; exit $(cat ${stub}/check.exit) ;;
   *" --apply "*)
     cat ${stub}/check.stdout
     printf '1048576 bytes (1.0 MB, 1.0 MiB) copied, 1 s, 1.0 MB/s\\r' >&2
@@ -117,6 +136,7 @@ exit 0
 `,
       'flake-ctl': `#!/bin/sh
 echo "flake-ctl $*" >> ${stub}/calls.log
+while [ -e ${stub}/hold ]; do sleep 0.05; done
 if [ "$1 $2" = "podman register" ]; then
   printf 'container:\\n  name: %s\\n  target_app_path: /usr/bin/joe\\n  host_app_path: %s\\n' "$4" "$6" > ${this.path('flakes')}/$(basename "$6").yaml
 fi
@@ -145,6 +165,7 @@ exit 0
         cmdline: this.path('proc/cmdline'),
         bootId: this.path('proc/boot_id'),
         osRelease: this.path('etc/os-release'),
+        commitGateReport: this.path('gate/last-result'),
       },
       reconnect: { initialDelayMs: 50, maxDelayMs: 200, firstConnectJitterMs: 0 },
       inventoryIntervalMs: 1000,

@@ -26,6 +26,12 @@ export class TestGateway {
   autoAccept = true;
   /** Drops the connection on the next result frame, before recording it. */
   loseNextResult = false;
+  /**
+   * How the next result frames are answered, one entry each: `stored` (result_stored, what the
+   * real gateway does once the row is written), `internal` (error, as when PostgreSQL is down) or
+   * `none` (no answer). Once empty, every result is answered `stored`.
+   */
+  readonly resultAnswers: ('stored' | 'internal' | 'none')[] = [];
   /** Commands sent in the same tick as `welcome`, as a gateway delivering queued commands does. */
   readonly onWelcome: { id: string; kind: string; params?: unknown }[] = [];
   private readonly sockets = new Map<string, WebSocket>();
@@ -64,6 +70,13 @@ export class TestGateway {
       }
       this.frames.push({ deviceId, frame });
       this.notify();
+      if (frame.type === 'result') {
+        const answer = this.resultAnswers.shift() ?? 'stored';
+        if (answer === 'stored') this.send(socket, { type: 'result_stored', commandId: frame.commandId });
+        if (answer === 'internal') {
+          this.send(socket, { type: 'error', code: 'internal', message: 'could not store the result', commandId: frame.commandId });
+        }
+      }
       if (frame.type === 'enroll' || frame.type === 'auth') {
         if (deviceId !== null) return socket.close(CLOSE_CODES.authFailed, 'already authenticated');
         const known = this.devices.get(frame.deviceId);
@@ -117,6 +130,15 @@ export class TestGateway {
 
   command(deviceId: string, id: string, kind: string, params: unknown = {}): void {
     this.sendTo(deviceId, { type: 'command', id, kind, params });
+  }
+
+  cancel(deviceId: string, commandId: string): void {
+    this.sendTo(deviceId, { type: 'cancel', commandId });
+  }
+
+  /** Result frames received for one command id, in order. */
+  resultsOf(commandId: string) {
+    return this.framesOf('result').filter((r) => r.commandId === commandId);
   }
 
   connected(deviceId: string): boolean {
