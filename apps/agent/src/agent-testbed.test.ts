@@ -2,7 +2,8 @@
 // os-update, fleet and flake-ctl, kexec, commit and power cycle), updating from the real update server
 // (apps/update-server) over SSH, talking to a real ws gateway speaking /agent/v1.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,6 +95,23 @@ afterAll(async () => {
 });
 
 const deadline = () => new Date(Date.now() + 600_000).toISOString();
+
+/** What an apply of `image` carries: the pinned prefix hash and the whole root partition's sha256. */
+async function applyParams(image: BuiltEosImage) {
+  const file = await open(image.path, 'r');
+  try {
+    const root = Buffer.alloc(image.root.size);
+    await file.read(root, 0, root.length, image.root.offset);
+    return {
+      expectedRootPrefixHash: image.rootPrefixHash,
+      expectedRootSha256: createHash('sha256').update(root).digest('hex'),
+      expectedRootBytes: root.length,
+      deadline: deadline(),
+    };
+  } finally {
+    await file.close();
+  }
+}
 const resultOf = (commandId: string) => () => gateway.framesOf('result').find((r: ResultFrame) => r.commandId === commandId);
 const online = () => gateway.waitFor(() => gateway.connected(deviceId), 30_000);
 
@@ -123,7 +141,7 @@ describe('agent on an EOS testbed device', () => {
 
   it('applies through kexec and commit, streaming progress, and reports the new hash', async () => {
     await online();
-    gateway.command(deviceId, 'tb-apply', 'apply', { expectedRootPrefixHash: v2.rootPrefixHash, deadline: deadline() });
+    gateway.command(deviceId, 'tb-apply', 'apply', await applyParams(v2));
     const result = await gateway.waitFor(resultOf('tb-apply'), 60_000);
     expect(result).toMatchObject({
       status: 'succeeded',
@@ -139,11 +157,7 @@ describe('agent on an EOS testbed device', () => {
     await online();
     await setTestbedFaults(device.paths.root, { hangAfterKexec: true });
     const before = await device.status();
-    gateway.command(deviceId, 'tb-hang', 'apply', {
-      imageName: 'EOS.x86_64-AB-old',
-      expectedRootPrefixHash: v1.rootPrefixHash,
-      deadline: deadline(),
-    });
+    gateway.command(deviceId, 'tb-hang', 'apply', { imageName: 'EOS.x86_64-AB-old', ...(await applyParams(v1)) });
     expect(await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 })).toMatchObject({ phase: 'hung', commitPending: true });
     await setTestbedFaults(device.paths.root, {});
     await device.powerCycle();

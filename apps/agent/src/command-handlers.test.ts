@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { decideAfterBoot } from './command-handlers';
+import { COMMAND_TIMEOUTS, GET_KEY_TIMEOUT_MS } from '@eos-fleet/shared/command-timeouts';
+import { type Command } from '@eos-fleet/shared/protocol/index';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Clock } from './clock';
+import { decideAfterBoot, executeCommand, toolsEndBy } from './command-handlers';
+import { InventoryCollector } from './inventory';
+import { Journal } from './journal';
+import { type ProcessRunner } from './process-runner';
+import { StateStore } from './state-store';
+import { FakeDevice } from './testing/fake-device';
 import { parseGateReport } from './gate-report';
 
 const expected = 'e'.repeat(40);
@@ -72,5 +80,77 @@ describe('outcome of an apply after the reboot', () => {
     expect(decideAfterBoot(rollback, { bootId: 'b2', activeSlot: 'p.lxrootclone1', rootPrefixHash: old, commitPending: false })).toMatchObject({
       verdict: { status: 'failed', error: { code: 'rollback_failed' } },
     });
+  });
+});
+
+describe('one timeout table (COMMAND_TIMEOUTS)', () => {
+  const MINUTE = 60_000;
+  let device: FakeDevice;
+  beforeEach(async () => {
+    device = await FakeDevice.create();
+  });
+  afterEach(async () => {
+    await device.remove();
+  });
+
+  /** Runs one command with a recording tool runner; every tool run takes `toolTakesMs` of clock time. */
+  async function timeoutsOf(command: Command, toolTakesMs: number): Promise<{ argv: string; timeoutMs: number | undefined }[]> {
+    let now = Date.parse('2026-12-01T12:00:00Z');
+    const clock: Clock = { now: () => new Date(now), setTimer: () => () => undefined };
+    const config = device.config('ws://127.0.0.1:1/agent/v1');
+    const current = await device.slotHash('p.lxreadonly');
+    const runs: { argv: string; timeoutMs: number | undefined }[] = [];
+    const run: ProcessRunner = (argv, options = {}) => {
+      runs.push({ argv: argv.slice(1).join(' '), timeoutMs: options.timeoutMs });
+      now += toolTakesMs;
+      const update = command.kind === 'apply' ? command.params.expectedRootPrefixHash : current;
+      const stdout = argv.includes('--check') ? `Current OS: ${current}  -\nUpdate OS : ${update}  -\n` : '';
+      return Promise.resolve({ exitCode: argv.includes('--getkey') ? 0 : 1, signal: null, stdout, stderr: '' });
+    };
+    const journal = await Journal.load(new StateStore(config.stateDir));
+    await new StateStore(config.stateDir).ensureDir();
+    const entry = { id: 'c-1', kind: command.kind, params: command.params, receivedAt: 'now', state: 'running' as const, confirmed: false };
+    await journal.put(entry);
+    await executeCommand(command, {
+      config,
+      clock,
+      run,
+      inventory: new InventoryCollector({ config, clock, agentVersion: 'test' }),
+      journal,
+      entry,
+      progress: () => undefined,
+      reportInventory: () => Promise.resolve(),
+      signal: new AbortController().signal,
+      toolsEndBy: toolsEndBy(command.kind, clock),
+    });
+    return runs;
+  }
+
+  it('bounds the key fetch by GET_KEY_TIMEOUT_MS and the whole check by its toolMs', async () => {
+    expect(COMMAND_TIMEOUTS.check.toolMs).toBeGreaterThan(GET_KEY_TIMEOUT_MS);
+    const runs = await timeoutsOf({ kind: 'check', params: {} }, 1 * MINUTE);
+    expect(runs).toEqual([
+      { argv: '--getkey', timeoutMs: GET_KEY_TIMEOUT_MS },
+      // The check gets what the key fetch left of the kind's time, not a fresh allowance.
+      { argv: '--check', timeoutMs: COMMAND_TIMEOUTS.check.toolMs - 1 * MINUTE },
+    ]);
+  });
+
+  it('bounds an apply by its toolMs when the deadline is later, and by the deadline when it is sooner', async () => {
+    const params = {
+      expectedRootPrefixHash: 'e'.repeat(40),
+      expectedRootSha256: 'f'.repeat(64),
+      expectedRootBytes: 1024,
+    };
+    const start = Date.parse('2026-12-01T12:00:00Z');
+    const far = await timeoutsOf({ kind: 'apply', params: { ...params, deadline: new Date(start + 5 * 60 * MINUTE).toISOString() } }, 0);
+    expect(far.find((r) => r.argv === '--apply')?.timeoutMs).toBe(COMMAND_TIMEOUTS.apply.toolMs);
+    const soon = await timeoutsOf({ kind: 'apply', params: { ...params, deadline: new Date(start + 10 * MINUTE).toISOString() } }, 0);
+    expect(soon.find((r) => r.argv === '--apply')?.timeoutMs).toBe(10 * MINUTE);
+  });
+
+  it('gives a flake pull its own, longer bound', async () => {
+    const runs = await timeoutsOf({ kind: 'flake.pull', params: { engine: 'podman', uri: 'registry.opensuse.org/x' } }, 0);
+    expect(runs).toEqual([{ argv: 'podman pull --uri registry.opensuse.org/x', timeoutMs: COMMAND_TIMEOUTS['flake.pull'].toolMs }]);
   });
 });

@@ -150,10 +150,13 @@ export class TestGateway {
   }
 
   /** Resolves once `predicate` holds over the frames received so far (checked on every frame). */
-  async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+  async waitFor<T>(
+    predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+    timeoutMs = 10_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = predicate();
+      const value = await predicate();
       if (value) return value;
       if (Date.now() > deadline) throw new Error('timed out waiting for the agent');
       await new Promise<void>((resolve) => {
