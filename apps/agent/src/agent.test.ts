@@ -27,7 +27,10 @@ afterEach(async () => {
   await device.remove();
 });
 
-async function start(overrides: Partial<Record<string, unknown>> = {}, deps: AgentDeps = {}): Promise<RunningAgent> {
+async function start(
+  overrides: Partial<Record<string, unknown>> = {},
+  deps: AgentDeps = {},
+): Promise<RunningAgent> {
   const agent = await startAgent(device.config(gateway.url, overrides), {
     ...(process.env.AGENT_TEST_LOG ? {} : { log: silentLogger }),
     // Unconfirmed results are re-sent quickly here; the default starts at 2 s.
@@ -58,7 +61,11 @@ describe('handshake', () => {
     const first = await start();
     const id = await online(first);
     const enroll = gateway.framesOf('enroll')[0];
-    expect(enroll).toMatchObject({ deviceId: id, enrollmentToken: 'demo-token', publicKey: first.identity.publicKey });
+    expect(enroll).toMatchObject({
+      deviceId: id,
+      enrollmentToken: 'demo-token',
+      publicKey: first.identity.publicKey,
+    });
     expect(enroll?.facts.imageName).toBe('EOS.x86_64-AB-TW');
 
     const inventory = await gateway.waitFor(() => gateway.framesOf('inventory')[0]);
@@ -95,7 +102,10 @@ describe('handshake', () => {
   });
 
   it('handles commands sent right behind welcome', async () => {
-    gateway.onWelcome.push({ id: 'queued-1', kind: 'inventory.refresh' }, { id: 'queued-2', kind: 'check' });
+    gateway.onWelcome.push(
+      { id: 'queued-1', kind: 'inventory.refresh' },
+      { id: 'queued-2', kind: 'check' },
+    );
     await start();
     expect(await gateway.waitFor(resultOf('queued-1'))).toMatchObject({ status: 'succeeded' });
     expect(await gateway.waitFor(resultOf('queued-2'))).toMatchObject({ status: 'succeeded' });
@@ -105,7 +115,9 @@ describe('handshake', () => {
   it('reconnects with backoff when the server drops it', async () => {
     const agent = await start();
     const id = await online(agent);
-    for (const socket of (gateway as unknown as { wss: { clients: Set<{ terminate(): void }> } }).wss.clients) socket.terminate();
+    for (const socket of (gateway as unknown as { wss: { clients: Set<{ terminate(): void }> } })
+      .wss.clients)
+      socket.terminate();
     await gateway.waitFor(() => gateway.framesOf('auth').length === 1 && gateway.connected(id));
   });
 });
@@ -117,12 +129,18 @@ describe('commands', () => {
     gateway.command(id, 'c-same', 'check');
     expect(await gateway.waitFor(resultOf('c-same'))).toMatchObject({
       status: 'succeeded',
-      data: { updateAvailable: false, currentRootPrefixHash: await device.slotHash('p.lxreadonly') },
+      data: {
+        updateAvailable: false,
+        currentRootPrefixHash: await device.slotHash('p.lxreadonly'),
+      },
     });
     const update = 'b'.repeat(40);
     await device.setCheck({ updateHash: update });
     gateway.command(id, 'c-update', 'check');
-    expect(await gateway.waitFor(resultOf('c-update'))).toMatchObject({ status: 'succeeded', data: { updateAvailable: true, updateRootPrefixHash: update } });
+    expect(await gateway.waitFor(resultOf('c-update'))).toMatchObject({
+      status: 'succeeded',
+      data: { updateAvailable: true, updateRootPrefixHash: update },
+    });
     await device.setCheck('error');
     gateway.command(id, 'c-error', 'check', { server: 'ec2-user@other.example.org' });
     expect(await gateway.waitFor(resultOf('c-error'))).toMatchObject({
@@ -140,7 +158,9 @@ describe('commands', () => {
     gateway.command(id, 'dup-1', 'check');
     const first = await gateway.waitFor(resultOf('dup-1'));
     gateway.command(id, 'dup-1', 'check');
-    await gateway.waitFor(() => gateway.framesOf('result').filter((r) => r.commandId === 'dup-1').length === 2);
+    await gateway.waitFor(
+      () => gateway.framesOf('result').filter((r) => r.commandId === 'dup-1').length === 2,
+    );
     const results = gateway.framesOf('result').filter((r) => r.commandId === 'dup-1');
     expect(results[1]).toEqual(first);
     expect((await device.calls()).filter((c) => c.endsWith('--check'))).toHaveLength(1);
@@ -151,7 +171,9 @@ describe('commands', () => {
     const again = await start();
     await online(again);
     gateway.command(id, 'dup-1', 'check');
-    await gateway.waitFor(() => gateway.framesOf('result').filter((r) => r.commandId === 'dup-1').length === 3);
+    await gateway.waitFor(
+      () => gateway.framesOf('result').filter((r) => r.commandId === 'dup-1').length === 3,
+    );
     expect((await device.calls()).filter((c) => c.endsWith('--check'))).toHaveLength(1);
   });
 
@@ -169,20 +191,37 @@ describe('commands', () => {
     const agent = await start();
     const id = await online(agent);
     gateway.command(id, 'u-1', 'format.disk');
-    gateway.command(id, 'p-1', 'flake.register', { engine: 'podman', container: '--privileged', app: '/usr/share/flakes/bin/x' });
-    expect(await gateway.waitFor(resultOf('u-1'))).toMatchObject({ status: 'failed', kind: 'format.disk', error: { code: 'unknown_command' } });
-    expect(await gateway.waitFor(resultOf('p-1'))).toMatchObject({ status: 'failed', error: { code: 'invalid_params' } });
+    gateway.command(id, 'p-1', 'flake.register', {
+      engine: 'podman',
+      container: '--privileged',
+      app: '/usr/share/flakes/bin/x',
+    });
+    expect(await gateway.waitFor(resultOf('u-1'))).toMatchObject({
+      status: 'failed',
+      kind: 'format.disk',
+      error: { code: 'unknown_command' },
+    });
+    expect(await gateway.waitFor(resultOf('p-1'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'invalid_params' },
+    });
     expect(await device.calls()).toEqual([]);
   });
 
   it('survives malformed frames from the server and keeps serving', async () => {
-    const agent = await start({ reconnect: { initialDelayMs: 50, maxDelayMs: 200, firstConnectJitterMs: 0 } });
+    const agent = await start({
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200, firstConnectJitterMs: 0 },
+    });
     const id = await online(agent);
     gateway.sendTo(id, 'not json');
     gateway.sendTo(id, JSON.stringify({ type: 'command', id: 'x' }));
     gateway.sendTo(id, JSON.stringify({ type: 'launch-missiles' }));
     await gateway.waitFor(() => gateway.framesOf('error').length === 3);
-    expect(gateway.framesOf('error').map((e) => e.code)).toEqual(['invalid_frame', 'invalid_frame', 'invalid_frame']);
+    expect(gateway.framesOf('error').map((e) => e.code)).toEqual([
+      'invalid_frame',
+      'invalid_frame',
+      'invalid_frame',
+    ]);
     gateway.command(id, 'after-garbage', 'inventory.refresh');
     expect(await gateway.waitFor(resultOf('after-garbage'))).toMatchObject({ status: 'succeeded' });
     expect(gateway.framesOf('auth')).toHaveLength(0);
@@ -201,7 +240,9 @@ describe('commands', () => {
     expect(await device.calls()).toContain(
       'flake-ctl podman register --container registry.opensuse.org/home/eos/joe --app /usr/share/flakes/bin/joe --opt \\--net host',
     );
-    const withFlake = await gateway.waitFor(() => gateway.framesOf('inventory').find((f) => f.inventory.flakes.length === 1));
+    const withFlake = await gateway.waitFor(() =>
+      gateway.framesOf('inventory').find((f) => f.inventory.flakes.length === 1),
+    );
     expect(withFlake.inventory.flakes[0]).toEqual({
       engine: 'podman',
       name: 'joe',
@@ -210,7 +251,10 @@ describe('commands', () => {
       container: 'registry.opensuse.org/home/eos/joe',
       base: null,
     });
-    gateway.command(id, 'f-2', 'flake.remove', { engine: 'podman', app: '/usr/share/flakes/bin/joe' });
+    gateway.command(id, 'f-2', 'flake.remove', {
+      engine: 'podman',
+      app: '/usr/share/flakes/bin/joe',
+    });
     await gateway.waitFor(resultOf('f-2'));
     const frames = gateway.framesOf('inventory');
     expect(frames[frames.length - 1]?.inventory.flakes).toEqual([]);
@@ -232,7 +276,12 @@ describe('apply', () => {
    * An apply up to kexec. os-update's stand-in does not write: the test puts the image into slot
    * B itself, as dd would. Returns the image (its whole-slot hash is what the apply asks for).
    */
-  async function applyUntilKexec(): Promise<{ id: string; agent: RunningAgent; newHash: string; image: Buffer }> {
+  async function applyUntilKexec(): Promise<{
+    id: string;
+    agent: RunningAgent;
+    newHash: string;
+    image: Buffer;
+  }> {
     const image = randomBytes(80 * 1024);
     const newHash = await device.writeSlot('p.lxrootclone1', image);
     await device.setCheck({ updateHash: newHash });
@@ -244,7 +293,11 @@ describe('apply', () => {
       expectedRootBytes: image.length,
       deadline: deadline(),
     });
-    await gateway.waitFor(() => gateway.framesOf('progress').find((p) => p.commandId === 'apply-1' && p.phase === 'rebooting'));
+    await gateway.waitFor(() =>
+      gateway
+        .framesOf('progress')
+        .find((p) => p.commandId === 'apply-1' && p.phase === 'rebooting'),
+    );
     const entry = agent.journal.get('apply-1');
     expect(entry).toMatchObject({
       state: 'awaiting_reboot',
@@ -256,7 +309,11 @@ describe('apply', () => {
         previousBootId: device.bootId,
       },
     });
-    expect(gateway.framesOf('progress').some((p) => p.phase === 'downloading' && (p.bytesWritten ?? 0) > 0)).toBe(true);
+    expect(
+      gateway
+        .framesOf('progress')
+        .some((p) => p.phase === 'downloading' && (p.bytesWritten ?? 0) > 0),
+    ).toBe(true);
     // kexec: every process dies.
     stop(agent);
     await gateway.waitFor(() => !gateway.connected(id));
@@ -266,13 +323,19 @@ describe('apply', () => {
   it('journals before kexec and reports success after the new slot is committed', async () => {
     const { newHash } = await applyUntilKexec();
     expect(gateway.framesOf('ack').filter((a) => a.commandId === 'apply-1')).toHaveLength(1);
-    expect(await device.calls()).toEqual(expect.arrayContaining(['fleet --getkey', 'os-update --check', 'os-update --apply']));
+    expect(await device.calls()).toEqual(
+      expect.arrayContaining(['fleet --getkey', 'os-update --check', 'os-update --apply']),
+    );
 
     // kexec boot into slot B: COMMIT_UPDATE pending, no verdict yet.
     await device.boot('p.lxrootclone1', true);
     const verifying = await start();
     await online(verifying);
-    await gateway.waitFor(() => gateway.framesOf('progress').find((p) => p.commandId === 'apply-1' && p.phase === 'verifying'));
+    await gateway.waitFor(() =>
+      gateway
+        .framesOf('progress')
+        .find((p) => p.commandId === 'apply-1' && p.phase === 'verifying'),
+    );
     expect(resultOf('apply-1')()).toBeUndefined();
     stop(verifying);
 
@@ -308,14 +371,21 @@ describe('apply', () => {
     await device.boot('p.lxrootclone1', true);
     const onNewSlot = await start();
     await online(onNewSlot);
-    await gateway.waitFor(() => gateway.framesOf('progress').find((p) => p.commandId === 'apply-1' && p.phase === 'verifying'));
+    await gateway.waitFor(() =>
+      gateway
+        .framesOf('progress')
+        .find((p) => p.commandId === 'apply-1' && p.phase === 'verifying'),
+    );
     const verdict = await verifySlot(device.config(gateway.url), onNewSlot.journal, systemClock);
     expect(verdict).toMatchObject({ kind: 'mismatch' });
     expect(verdict.message).toContain(`is ${sha256(cut)}, expected ${sha256(image)}`);
     // What the gate writes before it reboots uncommitted (image/overlay/.../commit-gate).
     const report = device.config(gateway.url).paths.commitGateReport;
     await mkdir(dirname(report), { recursive: true });
-    await writeFile(report, `result=rollback\nreason=content_mismatch: ${verdict.message}\nboot_id=${device.bootId}\ncmdline=x\nat=now\n`);
+    await writeFile(
+      report,
+      `result=rollback\nreason=content_mismatch: ${verdict.message}\nboot_id=${device.bootId}\ncmdline=x\nat=now\n`,
+    );
     stop(onNewSlot);
 
     // The firmware boots the old slot (nothing was committed).
@@ -334,9 +404,17 @@ describe('apply', () => {
     await device.setCheck({ updateHash: 'c'.repeat(40) });
     const agent = await start();
     const id = await online(agent);
-    gateway.command(id, 'apply-big', 'apply', { ...otherImage('c'.repeat(40)), expectedRootBytes: 64 * 1024 + 1 });
-    expect(await gateway.waitFor(resultOf('apply-big'))).toMatchObject({ status: 'failed', error: { code: 'apply_failed' } });
-    expect(resultOf('apply-big')()?.error?.message).toMatch(/65537 bytes, p\.lxrootclone1 holds 65536; nothing was written/);
+    gateway.command(id, 'apply-big', 'apply', {
+      ...otherImage('c'.repeat(40)),
+      expectedRootBytes: 64 * 1024 + 1,
+    });
+    expect(await gateway.waitFor(resultOf('apply-big'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'apply_failed' },
+    });
+    expect(resultOf('apply-big')()?.error?.message).toMatch(
+      /65537 bytes, p\.lxrootclone1 holds 65536; nothing was written/,
+    );
     expect((await device.calls()).filter((c) => c.includes('--apply'))).toEqual([]);
   });
 
@@ -360,9 +438,18 @@ describe('apply', () => {
     const agent = await start();
     const id = await online(agent);
     gateway.command(id, 'apply-3', 'apply', otherImage('e'.repeat(40)));
-    expect(await gateway.waitFor(resultOf('apply-3'))).toMatchObject({ status: 'failed', error: { code: 'image_mismatch' } });
-    gateway.command(id, 'apply-4', 'apply', { ...otherImage('e'.repeat(40)), deadline: new Date(Date.now() - 1000).toISOString() });
-    expect(await gateway.waitFor(resultOf('apply-4'))).toMatchObject({ status: 'failed', error: { code: 'deadline_exceeded' } });
+    expect(await gateway.waitFor(resultOf('apply-3'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'image_mismatch' },
+    });
+    gateway.command(id, 'apply-4', 'apply', {
+      ...otherImage('e'.repeat(40)),
+      deadline: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect(await gateway.waitFor(resultOf('apply-4'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'deadline_exceeded' },
+    });
     expect((await device.calls()).filter((c) => c.includes('--apply'))).toEqual([]);
   });
 
@@ -370,13 +457,18 @@ describe('apply', () => {
     const agent = await start();
     const id = await online(agent);
     gateway.command(id, 'rb-1', 'rollback');
-    await gateway.waitFor(() => gateway.framesOf('progress').find((p) => p.commandId === 'rb-1' && p.phase === 'rebooting'));
+    await gateway.waitFor(() =>
+      gateway.framesOf('progress').find((p) => p.commandId === 'rb-1' && p.phase === 'rebooting'),
+    );
     await agent.processor.idle();
     expect(await device.calls()).toEqual(['os-update --rollback --reboot']);
     stop(agent);
     await device.boot('p.lxrootclone1', false);
     await start();
-    expect(await gateway.waitFor(resultOf('rb-1'))).toMatchObject({ status: 'succeeded', data: { activeSlot: 'p.lxrootclone1' } });
+    expect(await gateway.waitFor(resultOf('rb-1'))).toMatchObject({
+      status: 'succeeded',
+      data: { activeSlot: 'p.lxrootclone1' },
+    });
   });
 });
 
@@ -426,7 +518,10 @@ describe('cancel', () => {
     await device.holdTools();
     gateway.command(id, 'running', 'check');
     await gateway.waitFor(() => agent.journal.get('running')?.state === 'running');
-    gateway.command(id, 'queued', 'flake.pull', { engine: 'podman', uri: 'registry.opensuse.org/home/eos/joe' });
+    gateway.command(id, 'queued', 'flake.pull', {
+      engine: 'podman',
+      uri: 'registry.opensuse.org/home/eos/joe',
+    });
     await gateway.waitFor(() => gateway.framesOf('ack').find((a) => a.commandId === 'queued'));
 
     gateway.cancel(id, 'queued');
@@ -450,7 +545,11 @@ describe('cancel', () => {
     const restarted = await start();
     await online(restarted);
     gateway.command(id, 'early', 'rollback');
-    expect(await gateway.waitFor(resultOf('early'))).toMatchObject({ status: 'failed', kind: 'rollback', error: { code: 'cancelled' } });
+    expect(await gateway.waitFor(resultOf('early'))).toMatchObject({
+      status: 'failed',
+      kind: 'rollback',
+      error: { code: 'cancelled' },
+    });
     await restarted.processor.idle();
     expect(await device.calls()).not.toContain('os-update --rollback --reboot');
     // A re-delivery of it gets the same answer, still without running.
@@ -463,11 +562,18 @@ describe('cancel', () => {
 
 describe('device text the server cannot store', () => {
   it('reports an inventory from an os-release holding a NUL, with U+FFFD in its place', async () => {
-    await device.writeOsRelease('NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS\u00001.0"\n');
+    await device.writeOsRelease(
+      'NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS\u00001.0"\n',
+    );
     const agent = await start();
     await online(agent);
     expect(gateway.framesOf('enroll')[0]?.facts.osRelease.prettyName).toBe('SUSE EOS\uFFFD1.0');
     const { inventory } = await gateway.waitFor(() => gateway.framesOf('inventory')[0]);
-    expect(inventory.osRelease).toEqual({ name: 'EOS', id: 'eos', versionId: '1.0', prettyName: 'SUSE EOS\uFFFD1.0' });
+    expect(inventory.osRelease).toEqual({
+      name: 'EOS',
+      id: 'eos',
+      versionId: '1.0',
+      prettyName: 'SUSE EOS\uFFFD1.0',
+    });
   });
 });

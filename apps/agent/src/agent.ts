@@ -73,8 +73,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
   const updateStatus = (deviceStatus: AgentStatus['deviceStatus']): void => {
     if (status.deviceStatus === deviceStatus && status.handshakeAt !== null) return;
-    status = { ...status, deviceStatus, handshakeAt: status.handshakeAt ?? clock.now().toISOString() };
-    writeAgentStatus(store, status).catch((error: unknown) => log.warn(`status: ${(error as Error).message}`));
+    status = {
+      ...status,
+      deviceStatus,
+      handshakeAt: status.handshakeAt ?? clock.now().toISOString(),
+    };
+    writeAgentStatus(store, status).catch((error: unknown) =>
+      log.warn(`status: ${(error as Error).message}`),
+    );
   };
   await writeAgentStatus(store, status);
 
@@ -92,7 +98,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     onPending: () => updateStatus('pending'),
     onReady: () => {
       updateStatus('accepted');
-      processor.onWelcome().catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
+      processor
+        .onWelcome()
+        .catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
     },
     onCommand: (frame) => void processor.onCommand(frame),
     onCancel: (commandId) => void processor.onCancel(commandId),

@@ -17,7 +17,12 @@ import { type Clock } from './clock';
 import { flakePullArgv, flakeRegisterArgv, flakeRemoveArgv } from './flake-ctl';
 import { contentMismatchOf, type GateReport } from './gate-report';
 import { type InventoryCollector } from './inventory';
-import { type JournalEntry, type Journal, type RebootExpectation, type StoredResult } from './journal';
+import {
+  type JournalEntry,
+  type Journal,
+  type RebootExpectation,
+  type StoredResult,
+} from './journal';
 import { DdProgressParser, KEXEC_LINE, osUpdateArgv, parseCheckOutput } from './os-update';
 import { combinedOutput, type ProcessResult, type ProcessRunner } from './process-runner';
 
@@ -52,7 +57,8 @@ export interface HandlerContext {
 /** dd reports several times a second; the server needs far less. */
 const PROGRESS_INTERVAL_MS = 1000;
 
-const otherSlot = (slot: RootSlot): RootSlot => (slot === 'p.lxreadonly' ? 'p.lxrootclone1' : 'p.lxreadonly');
+const otherSlot = (slot: RootSlot): RootSlot =>
+  slot === 'p.lxreadonly' ? 'p.lxrootclone1' : 'p.lxreadonly';
 
 /** When a command of `kind` that starts now must have its tools finished (its kind's toolMs). */
 export function toolsEndBy(kind: keyof typeof COMMAND_TIMEOUTS, clock: Clock): number {
@@ -97,8 +103,18 @@ async function runChecked(
 /** `fleet --getkey` provides /run/id_fleet, which lives on tmpfs and is gone after every boot. */
 async function fetchKey(ctx: HandlerContext): Promise<Verdict | null> {
   ctx.progress({ phase: 'preparing', message: 'fleet --getkey' });
-  const { ok, result } = await runChecked(ctx, osUpdateArgv.getKey(ctx.config.paths.fleet), GET_KEY_TIMEOUT_MS);
-  return ok ? null : failed('key_unavailable', `fleet --getkey failed: ${exitText(result)}`, combinedOutput(result));
+  const { ok, result } = await runChecked(
+    ctx,
+    osUpdateArgv.getKey(ctx.config.paths.fleet),
+    GET_KEY_TIMEOUT_MS,
+  );
+  return ok
+    ? null
+    : failed(
+        'key_unavailable',
+        `fleet --getkey failed: ${exitText(result)}`,
+        combinedOutput(result),
+      );
 }
 
 async function runCheck(ctx: HandlerContext, params: CheckParams) {
@@ -114,26 +130,47 @@ async function check(ctx: HandlerContext, params: CheckParams): Promise<Outcome>
   const keyFailure = await fetchKey(ctx);
   if (keyFailure) return finished(keyFailure);
   const { outcome, result } = await runCheck(ctx, params);
-  if (!outcome.ok) return finished(failed('check_failed', `${outcome.reason} (${exitText(result)})`, combinedOutput(result)));
+  if (!outcome.ok)
+    return finished(
+      failed('check_failed', `${outcome.reason} (${exitText(result)})`, combinedOutput(result)),
+    );
   const { ok: _ok, ...data } = outcome;
   return finished(succeeded(data, combinedOutput(result)));
 }
 
 async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome> {
   if (ctx.clock.now().getTime() > Date.parse(params.deadline)) {
-    return finished(failed('deadline_exceeded', `the deadline ${params.deadline} has passed; nothing was written`));
+    return finished(
+      failed(
+        'deadline_exceeded',
+        `the deadline ${params.deadline} has passed; nothing was written`,
+      ),
+    );
   }
   const before = await ctx.inventory.collect();
-  if (before.profile === 'Static') return finished(failed('not_supported', 'the Static profile has no second slot'));
-  if (before.activeSlot === null) return finished(failed('not_supported', 'cannot tell which root slot is running'));
+  if (before.profile === 'Static')
+    return finished(failed('not_supported', 'the Static profile has no second slot'));
+  if (before.activeSlot === null)
+    return finished(failed('not_supported', 'cannot tell which root slot is running'));
   if (before.rootPrefixHash === params.expectedRootPrefixHash) {
-    return finished(succeeded({ rootPrefixHash: before.rootPrefixHash, activeSlot: before.activeSlot }, 'already running the expected image'));
+    return finished(
+      succeeded(
+        { rootPrefixHash: before.rootPrefixHash, activeSlot: before.activeSlot },
+        'already running the expected image',
+      ),
+    );
   }
   const keyFailure = await fetchKey(ctx);
   if (keyFailure) return finished(keyFailure);
   const { outcome, result: checkResult } = await runCheck(ctx, params);
   if (!outcome.ok) {
-    return finished(failed('check_failed', `${outcome.reason} (${exitText(checkResult)})`, combinedOutput(checkResult)));
+    return finished(
+      failed(
+        'check_failed',
+        `${outcome.reason} (${exitText(checkResult)})`,
+        combinedOutput(checkResult),
+      ),
+    );
   }
   if (outcome.updateRootPrefixHash !== params.expectedRootPrefixHash) {
     // The update server replaced the image in place since the rollout pinned it (EOS hazard 1).
@@ -151,7 +188,10 @@ async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome>
   const targetBytes = await ctx.inventory.slotSizeOf(target);
   if (targetBytes !== null && targetBytes < params.expectedRootBytes) {
     return finished(
-      failed('apply_failed', `the image's root partition is ${params.expectedRootBytes} bytes, ${target} holds ${targetBytes}; nothing was written`),
+      failed(
+        'apply_failed',
+        `the image's root partition is ${params.expectedRootBytes} bytes, ${target} holds ${targetBytes}; nothing was written`,
+      ),
     );
   }
 
@@ -185,7 +225,10 @@ async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome>
       stdoutSoFar += chunk;
       if (stdoutSoFar.includes(KEXEC_LINE)) {
         stdoutSoFar = '';
-        ctx.progress({ phase: 'rebooting', ...(dd.bytesWritten !== null ? { bytesWritten: dd.bytesWritten } : {}) });
+        ctx.progress({
+          phase: 'rebooting',
+          ...(dd.bytesWritten !== null ? { bytesWritten: dd.bytesWritten } : {}),
+        });
       } else if (stdoutSoFar.length > 4096) {
         stdoutSoFar = stdoutSoFar.slice(-256);
       }
@@ -193,20 +236,35 @@ async function apply(ctx: HandlerContext, params: ApplyParams): Promise<Outcome>
   });
   if (ctx.signal.aborted) return { kind: 'awaiting_reboot' };
   if (result.timedOut) {
-    const bound = ctx.clock.now().getTime() >= Date.parse(params.deadline) ? `the deadline ${params.deadline}` : `its limit of ${COMMAND_TIMEOUTS.apply.toolMs / 60_000} min`;
+    const bound =
+      ctx.clock.now().getTime() >= Date.parse(params.deadline)
+        ? `the deadline ${params.deadline}`
+        : `its limit of ${COMMAND_TIMEOUTS.apply.toolMs / 60_000} min`;
     return finished(
-      failed('deadline_exceeded', `os-update --apply was still running at ${bound}: killed before kexec, the old slot stays`, combinedOutput(result)),
+      failed(
+        'deadline_exceeded',
+        `os-update --apply was still running at ${bound}: killed before kexec, the old slot stays`,
+        combinedOutput(result),
+      ),
     );
   }
   // On a device os-update --apply never returns: kexec ends every process. Returning means it
   // stopped before kexec (e.g. the image does not fit the slot), whatever the exit code says.
-  return finished(failed('apply_failed', `os-update --apply returned without kexec (${exitText(result)})`, combinedOutput(result)));
+  return finished(
+    failed(
+      'apply_failed',
+      `os-update --apply returned without kexec (${exitText(result)})`,
+      combinedOutput(result),
+    ),
+  );
 }
 
 async function rollback(ctx: HandlerContext): Promise<Outcome> {
   const before = await ctx.inventory.collect();
-  if (before.profile === 'Static') return finished(failed('not_supported', 'the Static profile has no second slot'));
-  if (before.activeSlot === null) return finished(failed('not_supported', 'cannot tell which root slot is running'));
+  if (before.profile === 'Static')
+    return finished(failed('not_supported', 'the Static profile has no second slot'));
+  if (before.activeSlot === null)
+    return finished(failed('not_supported', 'cannot tell which root slot is running'));
   await ctx.journal.update(ctx.entry.id, {
     state: 'awaiting_reboot',
     reboot: { previousSlot: before.activeSlot, previousBootId: before.bootId },
@@ -215,7 +273,13 @@ async function rollback(ctx: HandlerContext): Promise<Outcome> {
   const rolled = await runChecked(ctx, osUpdateArgv.rollback(ctx.config.paths.osUpdate));
   if (ctx.signal.aborted) return { kind: 'awaiting_reboot' };
   if (!rolled.ok) {
-    return finished(failed('rollback_failed', `os-update --rollback --reboot failed: ${exitText(rolled.result)}`, combinedOutput(rolled.result)));
+    return finished(
+      failed(
+        'rollback_failed',
+        `os-update --rollback --reboot failed: ${exitText(rolled.result)}`,
+        combinedOutput(rolled.result),
+      ),
+    );
   }
   // The reboot is under way; the agent after it decides from the slot it finds.
   return { kind: 'awaiting_reboot' };
@@ -225,7 +289,14 @@ async function flake(ctx: HandlerContext, argv: string[]): Promise<Outcome> {
   ctx.progress({ phase: 'running' });
   const { ok, result } = await runChecked(ctx, argv);
   await ctx.reportInventory();
-  if (!ok) return finished(failed('flake_failed', `${argv.slice(1, 3).join(' ')} failed: ${exitText(result)}`, combinedOutput(result)));
+  if (!ok)
+    return finished(
+      failed(
+        'flake_failed',
+        `${argv.slice(1, 3).join(' ')} failed: ${exitText(result)}`,
+        combinedOutput(result),
+      ),
+    );
   return finished(succeeded(undefined, combinedOutput(result)));
 }
 
@@ -266,13 +337,20 @@ export function decideAfterBoot(
   gateReport: GateReport | null = null,
 ): AfterBoot {
   const reboot = entry.reboot;
-  if (!reboot) return { kind: 'finished', verdict: failed('internal', 'journal entry lacks its reboot expectation') };
+  if (!reboot)
+    return {
+      kind: 'finished',
+      verdict: failed('internal', 'journal entry lacks its reboot expectation'),
+    };
   if (now.bootId === reboot.previousBootId) {
     // Same boot: the agent itself restarted, and systemd took os-update down with it. The
     // inactive slot may be half-written, but nothing boots it: the ESP still names this slot.
     return {
       kind: 'finished',
-      verdict: failed('interrupted', 'the agent restarted before the device rebooted (the other slot may be half-written; it is not booted)'),
+      verdict: failed(
+        'interrupted',
+        'the agent restarted before the device rebooted (the other slot may be half-written; it is not booted)',
+      ),
     };
   }
   const where = {
@@ -283,7 +361,13 @@ export function decideAfterBoot(
   if (entry.kind === 'rollback') {
     return now.activeSlot !== null && now.activeSlot !== reboot.previousSlot
       ? { kind: 'finished', verdict: succeeded(where) }
-      : { kind: 'finished', verdict: { ...failed('rollback_failed', 'the device booted the same slot again'), data: where } };
+      : {
+          kind: 'finished',
+          verdict: {
+            ...failed('rollback_failed', 'the device booted the same slot again'),
+            data: where,
+          },
+        };
   }
   if (now.activeSlot === reboot.previousSlot) {
     const mismatch = contentMismatchOf(gateReport, entry.id);
@@ -291,27 +375,49 @@ export function decideAfterBoot(
       return {
         kind: 'finished',
         verdict: {
-          ...failed('content_mismatch', `the commit gate refused the new slot, back on ${reboot.previousSlot}: ${mismatch}`),
+          ...failed(
+            'content_mismatch',
+            `the commit gate refused the new slot, back on ${reboot.previousSlot}: ${mismatch}`,
+          ),
           data: where,
         },
       };
     }
     return {
       kind: 'finished',
-      verdict: { ...failed('rolled_back', `back on ${reboot.previousSlot} after the reboot: the new slot was not committed`), data: where },
+      verdict: {
+        ...failed(
+          'rolled_back',
+          `back on ${reboot.previousSlot} after the reboot: the new slot was not committed`,
+        ),
+        data: where,
+      },
     };
   }
   // The first boot of the new slot: the commit gate decides (and hashes the whole slot, which
   // says more than the prefix); judging here would end the entry before the gate can find it.
-  if (now.commitPending) return { kind: 'wait', reason: 'booted the new slot; waiting for the commit gate and the commit' };
+  if (now.commitPending)
+    return {
+      kind: 'wait',
+      reason: 'booted the new slot; waiting for the commit gate and the commit',
+    };
   if (now.activeSlot === null) {
-    return { kind: 'finished', verdict: failed('verification_failed', 'cannot tell which root slot is running after the reboot') };
+    return {
+      kind: 'finished',
+      verdict: failed(
+        'verification_failed',
+        'cannot tell which root slot is running after the reboot',
+      ),
+    };
   }
   if (now.rootPrefixHash !== reboot.expectedRootPrefixHash) {
     return {
       kind: 'finished',
       verdict: {
-        ...failed('verification_failed', `the new slot has root prefix hash ${String(now.rootPrefixHash)}, expected ${String(reboot.expectedRootPrefixHash)}`),
+        ...failed(
+          'verification_failed',
+          `the new slot has root prefix hash ${String(now.rootPrefixHash)}, expected ${String(reboot.expectedRootPrefixHash)}`,
+        ),
         data: where,
       },
     };

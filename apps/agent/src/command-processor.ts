@@ -13,7 +13,14 @@ import {
   parseCommand,
 } from '@eos-fleet/shared/protocol/index';
 import { type Clock } from './clock';
-import { decideAfterBoot, executeCommand, failed, type ProgressUpdate, toolsEndBy, type Verdict } from './command-handlers';
+import {
+  decideAfterBoot,
+  executeCommand,
+  failed,
+  type ProgressUpdate,
+  toolsEndBy,
+  type Verdict,
+} from './command-handlers';
 import { ExclusiveRunner } from './exclusive-runner';
 import { type GateReport, readGateReport } from './gate-report';
 import { type InventoryCollector, inventoryFingerprint } from './inventory';
@@ -69,14 +76,21 @@ export class CommandProcessor {
       if (entry.state === 'awaiting_reboot') {
         await this.decide(entry, now, gateReport);
       } else if (entry.state === 'running') {
-        await this.finish(entry, failed('interrupted', 'the agent restarted while the command ran'));
+        await this.finish(
+          entry,
+          failed('interrupted', 'the agent restarted while the command ran'),
+        );
       } else if (entry.state === 'received') {
         void this.schedule(entry.id);
       }
     }
   }
 
-  private async decide(entry: JournalEntry, now: Inventory, gateReport: GateReport | null): Promise<void> {
+  private async decide(
+    entry: JournalEntry,
+    now: Inventory,
+    gateReport: GateReport | null,
+  ): Promise<void> {
     const decision = decideAfterBoot(entry, now, gateReport);
     if (decision.kind === 'wait') {
       this.rebootWaits.set(entry.id, decision.reason);
@@ -89,18 +103,22 @@ export class CommandProcessor {
 
   /** Handles one command frame from the server. Never throws. */
   onCommand(frame: CommandFrame): Promise<void> {
-    const next = this.intake.then(() => this.accept(frame)).catch((error: unknown) => {
-      this.deps.log.error(`command ${frame.id}: ${(error as Error).message}`);
-    });
+    const next = this.intake
+      .then(() => this.accept(frame))
+      .catch((error: unknown) => {
+        this.deps.log.error(`command ${frame.id}: ${(error as Error).message}`);
+      });
     this.intake = next;
     return next;
   }
 
   /** Handles one cancel frame, in order with the command frames. Never throws. */
   onCancel(commandId: string): Promise<void> {
-    const next = this.intake.then(() => this.cancel(commandId)).catch((error: unknown) => {
-      this.deps.log.error(`cancel ${commandId}: ${(error as Error).message}`);
-    });
+    const next = this.intake
+      .then(() => this.cancel(commandId))
+      .catch((error: unknown) => {
+        this.deps.log.error(`cancel ${commandId}: ${(error as Error).message}`);
+      });
     this.intake = next;
     return next;
   }
@@ -166,7 +184,9 @@ export class CommandProcessor {
     }
     if (known.state === 'cancelled') return;
     if (known.state !== 'received') {
-      this.deps.log.info(`cancel ${commandId}: ignored, the command is ${known.state === 'done' ? 'finished' : 'under way'}`);
+      this.deps.log.info(
+        `cancel ${commandId}: ignored, the command is ${known.state === 'done' ? 'finished' : 'under way'}`,
+      );
       return;
     }
     // Still queued: execute() finds it done and skips it.
@@ -174,9 +194,11 @@ export class CommandProcessor {
   }
 
   private schedule(id: string): Promise<void> {
-    return this.runner.run(() => this.execute(id)).catch((error: unknown) => {
-      this.deps.log.error(`command ${id} crashed: ${(error as Error).stack ?? String(error)}`);
-    });
+    return this.runner
+      .run(() => this.execute(id))
+      .catch((error: unknown) => {
+        this.deps.log.error(`command ${id} crashed: ${(error as Error).stack ?? String(error)}`);
+      });
   }
 
   private async execute(id: string): Promise<void> {
@@ -206,7 +228,10 @@ export class CommandProcessor {
         reportInventory: () => this.reportInventory(true),
       });
     } catch (error) {
-      outcome = { kind: 'finished' as const, verdict: failed('internal', (error as Error).message) };
+      outcome = {
+        kind: 'finished' as const,
+        verdict: failed('internal', (error as Error).message),
+      };
     }
     if (outcome.kind === 'awaiting_reboot') {
       this.deps.log.info(`command ${id}: waiting for the reboot`);
@@ -218,8 +243,14 @@ export class CommandProcessor {
   }
 
   private async finish(entry: JournalEntry, verdict: Verdict, kind?: string): Promise<void> {
-    const done = await this.deps.journal.finish(entry.id, { ...verdict, finishedAt: this.deps.clock.now().toISOString() }, kind);
-    this.deps.log.info(`command ${entry.id}: ${done.kind} ${verdict.status}${verdict.error ? ` (${verdict.error.code}: ${verdict.error.message})` : ''}`);
+    const done = await this.deps.journal.finish(
+      entry.id,
+      { ...verdict, finishedAt: this.deps.clock.now().toISOString() },
+      kind,
+    );
+    this.deps.log.info(
+      `command ${entry.id}: ${done.kind} ${verdict.status}${verdict.error ? ` (${verdict.error.code}: ${verdict.error.message})` : ''}`,
+    );
     this.outbox.send(done);
   }
 
@@ -232,7 +263,8 @@ export class CommandProcessor {
     this.lastInventory = null;
     await this.reportInventory(true);
     this.outbox.onWelcome();
-    for (const [id, wait] of this.rebootWaits) this.sendProgress(id, { phase: 'verifying', message: wait });
+    for (const [id, wait] of this.rebootWaits)
+      this.sendProgress(id, { phase: 'verifying', message: wait });
   }
 
   /** Sends the inventory when it changed since the last report (or always, with force). */

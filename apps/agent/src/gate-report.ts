@@ -23,7 +23,12 @@ export function parseGateReport(text: string): GateReport | null {
   }
   const result = values.get('result');
   if (result !== 'commit' && result !== 'rollback') return null;
-  return { result, reason: values.get('reason') ?? '', bootId: values.get('boot_id') ?? null, at: values.get('at') ?? null };
+  return {
+    result,
+    reason: values.get('reason') ?? '',
+    bootId: values.get('boot_id') ?? null,
+    at: values.get('at') ?? null,
+  };
 }
 
 /** The report, or null when there is none (no gated boot yet) or it cannot be read. */
@@ -42,7 +47,8 @@ export async function readGateReport(path: string): Promise<GateReport | null> {
  * an earlier update never decides a later one.
  */
 export function contentMismatchOf(report: GateReport | null, commandId: string): string | null {
-  if (report?.result !== 'rollback' || !report.reason.startsWith(CONTENT_MISMATCH_PREFIX)) return null;
+  if (report?.result !== 'rollback' || !report.reason.startsWith(CONTENT_MISMATCH_PREFIX))
+    return null;
   const detail = report.reason.slice(CONTENT_MISMATCH_PREFIX.length);
   return detail.includes(`apply ${commandId}:`) ? detail : null;
 }

@@ -9,7 +9,12 @@ import { arch, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { EOS_PROFILES, type EosProfile, ROOT_SLOTS, type RootSlot } from '@eos-fleet/shared/domain';
-import { escapeUnstorableText, type Flake, type Inventory, type OsRelease } from '@eos-fleet/shared/protocol/index';
+import {
+  escapeUnstorableText,
+  type Flake,
+  type Inventory,
+  type OsRelease,
+} from '@eos-fleet/shared/protocol/index';
 import { rootPrefixHash } from '@eos-fleet/shared/root-prefix-hash';
 import { parse as parseYaml } from 'yaml';
 import { type Clock } from './clock';
@@ -20,7 +25,10 @@ export interface BootFacts {
   commitPending: boolean;
 }
 
-export function parseCmdline(cmdline: string): { rootPartUuid: string | null; commitPending: boolean } {
+export function parseCmdline(cmdline: string): {
+  rootPartUuid: string | null;
+  commitPending: boolean;
+} {
   const tokens = cmdline.trim().split(/\s+/);
   const root = tokens.find((t) => t.startsWith('root=PARTUUID='));
   return {
@@ -97,7 +105,13 @@ export function parseFlakeYaml(name: string, text: string): Flake | null {
   }
   const vm = section('vm');
   if (vm) {
-    return { engine: 'firecracker', name, appPath: str(vm.host_app_path), target: str(vm.target_app_path), vm: str(vm.name) };
+    return {
+      engine: 'firecracker',
+      name,
+      appPath: str(vm.host_app_path),
+      target: str(vm.target_app_path),
+      vm: str(vm.name),
+    };
   }
   return null;
 }
@@ -155,7 +169,8 @@ export class InventoryCollector {
     const root = await resolve(rootDevice);
     if (!root) return null;
     for (const slot of ROOT_SLOTS) {
-      if ((await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', slot))) === root) return slot;
+      if ((await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', slot))) === root)
+        return slot;
     }
     return null;
   }
@@ -172,7 +187,9 @@ export class InventoryCollector {
       const info = await stat(root);
       if (info.isFile()) return info.size;
       if (info.isBlockDevice()) {
-        const sectors = await readText(join(this.options.sysBlockDir ?? '/sys/class/block', basename(root), 'size'));
+        const sectors = await readText(
+          join(this.options.sysBlockDir ?? '/sys/class/block', basename(root), 'size'),
+        );
         const count = sectors ? Number(sectors.trim()) : Number.NaN;
         return Number.isSafeInteger(count) ? count * 512 : null;
       }
@@ -206,18 +223,24 @@ export class InventoryCollector {
     const flakes: Flake[] = [];
     for (const file of names.slice(0, 1024)) {
       const text = await readText(join(dir, file));
-      const flake = text === null ? null : parseFlakeYaml(deviceText(file.slice(0, -'.yaml'.length)), text);
+      const flake =
+        text === null ? null : parseFlakeYaml(deviceText(file.slice(0, -'.yaml'.length)), text);
       if (flake) flakes.push(flake);
     }
     return flakes;
   }
 
-  private async osUpdateConfig(): Promise<{ imageName: string | null; updateServer: string | null }> {
+  private async osUpdateConfig(): Promise<{
+    imageName: string | null;
+    updateServer: string | null;
+  }> {
     const text = await readText(this.options.config.paths.osUpdateConfig);
     try {
       const doc = text ? (parseYaml(text) as unknown) : null;
-      const update = typeof doc === 'object' && doc !== null ? (doc as { update?: unknown }).update : null;
-      if (typeof update !== 'object' || update === null) return { imageName: null, updateServer: null };
+      const update =
+        typeof doc === 'object' && doc !== null ? (doc as { update?: unknown }).update : null;
+      if (typeof update !== 'object' || update === null)
+        return { imageName: null, updateServer: null };
       const u = update as Record<string, unknown>;
       return { imageName: str(u.name), updateServer: str(u.server) };
     } catch {
@@ -240,9 +263,14 @@ export class InventoryCollector {
     const rootDevice = this.rootDevice(facts);
     const activeSlot = await this.activeSlot(rootDevice);
     const { imageName, updateServer } = await this.osUpdateConfig();
-    const hasSlotB = (await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', 'p.lxrootclone1'))) !== null;
+    const hasSlotB =
+      (await resolve(
+        join(this.options.config.paths.diskByDir, 'by-partlabel', 'p.lxrootclone1'),
+      )) !== null;
     const profile =
-      this.options.config.profile ?? profileFromImageName(imageName) ?? (activeSlot !== null && !hasSlotB ? 'Static' : null);
+      this.options.config.profile ??
+      profileFromImageName(imageName) ??
+      (activeSlot !== null && !hasSlotB ? 'Static' : null);
     return {
       rootPrefixHash: await this.rootHash(rootDevice, facts.bootId),
       activeSlot,

@@ -4,7 +4,11 @@
 // agent that starts after the reboot can decide the outcome; a result stays (unconfirmed) until the
 // server said `result_stored`; a `cancel` that arrives before its command leaves a `cancelled`
 // entry, so the command, when it comes, is answered as cancelled and never run.
-import { type ResultData, resultDataSchema, rootSlotSchema } from '@eos-fleet/shared/protocol/index';
+import {
+  type ResultData,
+  resultDataSchema,
+  rootSlotSchema,
+} from '@eos-fleet/shared/protocol/index';
 import { COMMAND_ERROR_CODES } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { type StateStore } from './state-store';
@@ -50,7 +54,13 @@ export type RebootExpectation = z.infer<typeof rebootExpectationSchema>;
  * falls after the next boot; done: has a result; cancelled: the server cancelled this id before
  * its command arrived (kind unknown until then).
  */
-export const JOURNAL_STATES = ['received', 'running', 'awaiting_reboot', 'done', 'cancelled'] as const;
+export const JOURNAL_STATES = [
+  'received',
+  'running',
+  'awaiting_reboot',
+  'done',
+  'cancelled',
+] as const;
 export type JournalState = (typeof JOURNAL_STATES)[number];
 
 const journalEntrySchema = z.preprocess(
@@ -112,7 +122,9 @@ export class Journal {
   async put(entry: JournalEntry): Promise<void> {
     const next = compact([...this.entries.filter((e) => e.id !== entry.id), entry], this.limits);
     this.entries = next;
-    const write = this.writing.then(() => this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }));
+    const write = this.writing.then(() =>
+      this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }),
+    );
     this.writing = write.catch(() => undefined);
     await write;
   }
@@ -126,7 +138,12 @@ export class Journal {
   }
 
   async finish(id: string, result: StoredResult, kind?: string): Promise<JournalEntry> {
-    return this.update(id, { state: 'done', result, confirmed: false, ...(kind !== undefined ? { kind } : {}) });
+    return this.update(id, {
+      state: 'done',
+      result,
+      confirmed: false,
+      ...(kind !== undefined ? { kind } : {}),
+    });
   }
 
   /** Results the server has not confirmed yet, oldest first. */
@@ -137,7 +154,9 @@ export class Journal {
 
 function compact(entries: JournalEntry[], limits: JournalLimits): JournalEntry[] {
   const finished = entries.filter((e) => e.state === 'done' || e.state === 'cancelled');
-  const drop = new Set(finished.slice(0, Math.max(0, finished.length - limits.keepFinished)).map((e) => e.id));
+  const drop = new Set(
+    finished.slice(0, Math.max(0, finished.length - limits.keepFinished)).map((e) => e.id),
+  );
   // A result still to be re-sent keeps its output: the server should get what the first send had.
   const slim = new Set(
     finished
@@ -149,7 +168,10 @@ function compact(entries: JournalEntry[], limits: JournalLimits): JournalEntry[]
     .filter((e) => !drop.has(e.id))
     .map((e) => {
       if (!slim.has(e.id) || (e.params === undefined && e.result?.output === undefined)) return e;
-      const { output: _output, ...result } = e.result ?? { status: 'failed' as const, finishedAt: '' };
+      const { output: _output, ...result } = e.result ?? {
+        status: 'failed' as const,
+        finishedAt: '',
+      };
       return { ...e, params: undefined, ...(e.result ? { result } : {}) };
     });
 }

@@ -56,8 +56,7 @@ function parseArgs(argv: string[]): Args | string {
       const value = Number(argv[++i]);
       if (!Number.isFinite(value) || value < 0) return '--wait needs a number of seconds';
       args.waitSeconds = value;
-    }
-    else if (arg === '--version') args.version = true;
+    } else if (arg === '--version') args.version = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else return `unknown argument: ${String(arg)}`;
   }
@@ -107,7 +106,10 @@ async function healthCheck(config: AgentConfig, waitSeconds: number): Promise<nu
   const store = new StateStore(config.stateDir);
   const until = Date.now() + waitSeconds * 1000;
   for (;;) {
-    const health = evaluateHealth(await readAgentStatus(store), await readBootId(config.paths.bootId));
+    const health = evaluateHealth(
+      await readAgentStatus(store),
+      await readBootId(config.paths.bootId),
+    );
     if (health.healthy) {
       process.stdout.write('healthy\n');
       return 0;
@@ -124,12 +126,21 @@ async function healthCheck(config: AgentConfig, waitSeconds: number): Promise<nu
 async function verifySlotCheck(config: AgentConfig): Promise<number> {
   let verdict;
   try {
-    verdict = await verifySlot(config, await Journal.load(new StateStore(config.stateDir)), systemClock);
+    verdict = await verifySlot(
+      config,
+      await Journal.load(new StateStore(config.stateDir)),
+      systemClock,
+    );
   } catch (error) {
     // A journal that cannot be read cannot say the slot is right: fail closed.
-    verdict = { kind: 'error' as const, message: `cannot read the journal: ${(error as Error).message}` };
+    verdict = {
+      kind: 'error' as const,
+      message: `cannot read the journal: ${(error as Error).message}`,
+    };
   }
-  (verdict.kind === 'match' || verdict.kind === 'nothing' ? process.stdout : process.stderr).write(`${verdict.message}\n`);
+  (verdict.kind === 'match' || verdict.kind === 'nothing' ? process.stdout : process.stderr).write(
+    `${verdict.message}\n`,
+  );
   return VERIFY_SLOT_EXIT[verdict.kind];
 }
 
@@ -138,7 +149,9 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`eos-fleet-agent: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(
+      `eos-fleet-agent: ${error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+    );
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

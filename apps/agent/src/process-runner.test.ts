@@ -26,7 +26,10 @@ describe('process runner', () => {
 
   it('kills the whole process group on timeout: no grandchild survives', async () => {
     let pid: number | null = null;
-    const result = await spawnProcess(WITH_GRANDCHILD, { timeoutMs: 300, onStdout: (chunk) => (pid ??= grandchildPid(chunk)) });
+    const result = await spawnProcess(WITH_GRANDCHILD, {
+      timeoutMs: 300,
+      onStdout: (chunk) => (pid ??= grandchildPid(chunk)),
+    });
     expect(result.timedOut).toBe(true);
     expect(pid).not.toBeNull();
     await waitUntilGone(pid ?? 0);
@@ -52,9 +55,12 @@ describe('process runner', () => {
     // for the sleep (here 1000 s) and block every later command.
     const started = Date.now();
     let pid: number | null = null;
-    const result = await spawnProcess(['/bin/sh', '-c', 'sleep 1000 & echo "grandchild $!"; exit 0'], {
-      onStdout: (chunk) => (pid ??= grandchildPid(chunk)),
-    });
+    const result = await spawnProcess(
+      ['/bin/sh', '-c', 'sleep 1000 & echo "grandchild $!"; exit 0'],
+      {
+        onStdout: (chunk) => (pid ??= grandchildPid(chunk)),
+      },
+    );
     expect(result.exitCode).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     await waitUntilGone(pid ?? 0);
@@ -70,7 +76,11 @@ describe('process runner', () => {
         onStdout: (chunk) => { process.stdout.write(chunk); setTimeout(() => process.exit(0), 50); },
       });
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

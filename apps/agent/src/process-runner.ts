@@ -32,7 +32,10 @@ export interface ProcessResult {
   timedOut?: boolean;
 }
 
-export type ProcessRunner = (argv: readonly string[], options?: RunOptions) => Promise<ProcessResult>;
+export type ProcessRunner = (
+  argv: readonly string[],
+  options?: RunOptions,
+) => Promise<ProcessResult>;
 
 /** Between SIGTERM and SIGKILL when the agent stops: os-update's dd and ssh need no more. */
 const ABORT_GRACE_MS = 2000;
@@ -76,7 +79,13 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
       return;
     }
     if (options.signal?.aborted) {
-      resolve({ exitCode: null, signal: null, stdout: '', stderr: '', spawnError: `${command}: not started, the agent is stopping` });
+      resolve({
+        exitCode: null,
+        signal: null,
+        stdout: '',
+        stderr: '',
+        spawnError: `${command}: not started, the agent is stopping`,
+      });
       return;
     }
     let stdout = '';
@@ -87,9 +96,20 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
     let child: ChildProcess;
     try {
       // detached: the child leads a new process group (setsid), so -pid reaches its descendants.
-      child = spawn(command, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+      child = spawn(command, args, {
+        shell: false,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LC_ALL: 'C' },
+      });
     } catch (error) {
-      resolve({ exitCode: null, signal: null, stdout, stderr, spawnError: `${command}: ${(error as Error).message}` });
+      resolve({
+        exitCode: null,
+        signal: null,
+        stdout,
+        stderr,
+        spawnError: `${command}: ${(error as Error).message}`,
+      });
       return;
     }
     const pgid = child.pid;
@@ -132,7 +152,16 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
       options.onStderr?.(chunk);
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
-      settle({ exitCode: null, signal: null, stdout, stderr, spawnError: `${command}: ${error.message}` }, true);
+      settle(
+        {
+          exitCode: null,
+          signal: null,
+          stdout,
+          stderr,
+          spawnError: `${command}: ${error.message}`,
+        },
+        true,
+      );
     });
     child.on('exit', (code, signal) => {
       if (settled) return;
@@ -140,7 +169,10 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
         setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
-          settle({ exitCode: code, signal, stdout, stderr, ...(timedOut ? { timedOut } : {}) }, true);
+          settle(
+            { exitCode: code, signal, stdout, stderr, ...(timedOut ? { timedOut } : {}) },
+            true,
+          );
         }, PIPES_AFTER_EXIT_MS),
       );
     });
@@ -151,6 +183,8 @@ export const spawnProcess: ProcessRunner = (argv, options = {}) =>
 
 /** stdout+stderr tail for a result's `output`. */
 export function combinedOutput(result: ProcessResult): string {
-  const text = [result.stdout, result.stderr, result.spawnError ?? ''].filter((s) => s.length > 0).join('\n');
+  const text = [result.stdout, result.stderr, result.spawnError ?? '']
+    .filter((s) => s.length > 0)
+    .join('\n');
   return text.length > MAX_OUTPUT_CHARS ? text.slice(-MAX_OUTPUT_CHARS) : text;
 }

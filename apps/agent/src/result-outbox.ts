@@ -5,7 +5,12 @@
 // retry stands. Any other error about that id (the server has no such command) ends the retries:
 // sending it again cannot help.
 import { Backoff } from '@eos-fleet/shared/backoff';
-import { type AgentFrame, type ErrorFrame, escapeUnstorableText, type ResultFrame } from '@eos-fleet/shared/protocol/index';
+import {
+  type AgentFrame,
+  type ErrorFrame,
+  escapeUnstorableText,
+  type ResultFrame,
+} from '@eos-fleet/shared/protocol/index';
 import { type Clock } from './clock';
 import { type Journal, type JournalEntry } from './journal';
 import { type Logger } from './logger';
@@ -60,7 +65,9 @@ export class ResultOutbox {
    * so the result is unconfirmed again.
    */
   async resend(entry: JournalEntry): Promise<void> {
-    const current = entry.confirmed ? await this.deps.journal.update(entry.id, { confirmed: false }) : entry;
+    const current = entry.confirmed
+      ? await this.deps.journal.update(entry.id, { confirmed: false })
+      : entry;
     this.send(current);
   }
 
@@ -83,11 +90,15 @@ export class ResultOutbox {
     if (entry?.state !== 'done' || entry.confirmed) return;
     if (frame.code === 'internal') {
       // The server could not store it (PostgreSQL down): the scheduled retry sends it again.
-      this.deps.log.warn(`result of ${frame.commandId}: the server could not store it (${frame.message}); retrying`);
+      this.deps.log.warn(
+        `result of ${frame.commandId}: the server could not store it (${frame.message}); retrying`,
+      );
       return;
     }
     this.cancelRetry(frame.commandId);
-    this.deps.log.warn(`result of ${frame.commandId}: refused by the server (${frame.code}: ${frame.message}); not sending it again`);
+    this.deps.log.warn(
+      `result of ${frame.commandId}: refused by the server (${frame.code}: ${frame.message}); not sending it again`,
+    );
     await this.deps.journal.update(frame.commandId, { confirmed: true });
   }
 
@@ -107,7 +118,10 @@ export class ResultOutbox {
     return frame !== null && this.deps.send(frame);
   }
 
-  private scheduleRetry(commandId: string, backoff = this.retries.get(commandId)?.backoff ?? this.newBackoff()): void {
+  private scheduleRetry(
+    commandId: string,
+    backoff = this.retries.get(commandId)?.backoff ?? this.newBackoff(),
+  ): void {
     this.retries.get(commandId)?.cancel();
     const cancel = this.deps.clock.setTimer(() => {
       this.retries.delete(commandId);
@@ -120,7 +134,10 @@ export class ResultOutbox {
   }
 
   private newBackoff(): Backoff {
-    return new Backoff({ ...(this.deps.retry ?? RESULT_RETRY), ...(this.deps.random ? { random: this.deps.random } : {}) });
+    return new Backoff({
+      ...(this.deps.retry ?? RESULT_RETRY),
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+    });
   }
 
   private cancelRetry(commandId: string): void {

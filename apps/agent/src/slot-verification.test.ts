@@ -25,7 +25,9 @@ const config = () => device.config('ws://127.0.0.1:1/agent/v1');
 const newRoot = () => device.path('disk/by-partuuid', device.partUuids['p.lxrootclone1']);
 
 /** The journal as the agent leaves it before os-update --apply kexecs, then the kexec boot. */
-async function journaledApply(reboot: { expectedRootSha256?: string; expectedRootBytes?: number } = {}): Promise<Journal> {
+async function journaledApply(
+  reboot: { expectedRootSha256?: string; expectedRootBytes?: number } = {},
+): Promise<Journal> {
   const journal = await Journal.load(new StateStore(config().stateDir));
   await new StateStore(config().stateDir).ensureDir();
   await journal.put({
@@ -53,7 +55,11 @@ describe('verify-slot', () => {
     await device.writeSlot('p.lxrootclone1', Buffer.concat([image, randomBytes(16 * 1024)]));
     const verdict = await verifySlot(config(), await journaledApply(), systemClock);
     expect(verdict).toMatchObject({ kind: 'match' });
-    expect(verdict.message).toMatch(new RegExp(`^apply apply-9: ${newRoot()} holds the expected image \\(sha256 ${sha256(image)} of 49152 bytes`));
+    expect(verdict.message).toMatch(
+      new RegExp(
+        `^apply apply-9: ${newRoot()} holds the expected image \\(sha256 ${sha256(image)} of 49152 bytes`,
+      ),
+    );
   });
 
   it('refuses a slot whose stream was cut short: part new image, part old bytes', async () => {
@@ -70,22 +76,38 @@ describe('verify-slot', () => {
   it('refuses a device shorter than the image', async () => {
     await device.writeSlot('p.lxrootclone1', image.subarray(0, 1000));
     const verdict = await verifySlot(config(), await journaledApply(), systemClock);
-    expect(verdict).toMatchObject({ kind: 'mismatch', message: expect.stringContaining('holds only 1000 bytes') as unknown });
+    expect(verdict).toMatchObject({
+      kind: 'mismatch',
+      message: expect.stringContaining('holds only 1000 bytes') as unknown,
+    });
   });
 
   it('fails closed when the root device cannot be read', async () => {
     const journal = await journaledApply();
     for (const rootDevice of [device.path('no-such-device'), device.path('disk')]) {
-      const verdict = await verifySlot(device.config('ws://127.0.0.1:1/agent/v1', { paths: { ...config().paths, rootDevice } }), journal, systemClock);
-      expect(verdict).toMatchObject({ kind: 'error', message: expect.stringContaining(`apply apply-9: cannot read ${rootDevice}`) as unknown });
+      const verdict = await verifySlot(
+        device.config('ws://127.0.0.1:1/agent/v1', { paths: { ...config().paths, rootDevice } }),
+        journal,
+        systemClock,
+      );
+      expect(verdict).toMatchObject({
+        kind: 'error',
+        message: expect.stringContaining(`apply apply-9: cannot read ${rootDevice}`) as unknown,
+      });
     }
   });
 
   it('has nothing to verify without a journaled apply (an update started by hand) or without a whole-slot hash', async () => {
     const empty = await Journal.load(new StateStore(config().stateDir));
     expect(await verifySlot(config(), empty, systemClock)).toMatchObject({ kind: 'nothing' });
-    const older = await journaledApply({ expectedRootSha256: undefined, expectedRootBytes: undefined });
-    expect(await verifySlot(config(), older, systemClock)).toMatchObject({ kind: 'nothing', message: expect.stringContaining('older agent') as unknown });
+    const older = await journaledApply({
+      expectedRootSha256: undefined,
+      expectedRootBytes: undefined,
+    });
+    expect(await verifySlot(config(), older, systemClock)).toMatchObject({
+      kind: 'nothing',
+      message: expect.stringContaining('older agent') as unknown,
+    });
   });
 
   it('does not pass in the boot that journaled the apply (no new slot booted yet)', async () => {
@@ -99,6 +121,9 @@ describe('verify-slot', () => {
   it('hashes exactly the prefix asked for', async () => {
     const path = device.slotPath('p.lxreadonly');
     const bytes = await readFile(path);
-    expect(await sha256OfPrefix(path, 1000)).toEqual({ sha256: sha256(bytes.subarray(0, 1000)), bytesRead: 1000 });
+    expect(await sha256OfPrefix(path, 1000)).toEqual({
+      sha256: sha256(bytes.subarray(0, 1000)),
+      bytesRead: 1000,
+    });
   });
 });

@@ -43,7 +43,8 @@ export class StateStore {
       throw new StateFileError(file, 'is not valid JSON');
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new StateFileError(file, `has an unexpected shape: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new StateFileError(file, `has an unexpected shape: ${parsed.error.message}`);
     return parsed.data;
   }
 

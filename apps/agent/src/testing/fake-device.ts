@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { type AgentConfig, agentConfigSchema } from '@eos-fleet/shared/agent-config';
 import { type RootSlot } from '@eos-fleet/shared/domain';
 
-const SLOT_FILES: Record<RootSlot, string> = { 'p.lxreadonly': 'slot-a.img', 'p.lxrootclone1': 'slot-b.img' };
+const SLOT_FILES: Record<RootSlot, string> = {
+  'p.lxreadonly': 'slot-a.img',
+  'p.lxrootclone1': 'slot-b.img',
+};
 
 export class FakeDevice {
-  readonly partUuids: Record<RootSlot, string> = { 'p.lxreadonly': randomUUID(), 'p.lxrootclone1': randomUUID() };
+  readonly partUuids: Record<RootSlot, string> = {
+    'p.lxreadonly': randomUUID(),
+    'p.lxrootclone1': randomUUID(),
+  };
   bootId = randomUUID();
 
   private constructor(readonly dir: string) {}
@@ -28,7 +34,16 @@ export class FakeDevice {
   }
 
   private async setup(): Promise<void> {
-    for (const sub of ['disk/by-partuuid', 'disk/by-partlabel', 'proc', 'etc', 'flakes', 'bin', 'state', 'stub']) {
+    for (const sub of [
+      'disk/by-partuuid',
+      'disk/by-partlabel',
+      'proc',
+      'etc',
+      'flakes',
+      'bin',
+      'state',
+      'stub',
+    ]) {
       await mkdir(this.path(sub), { recursive: true });
     }
     for (const [slot, file] of Object.entries(SLOT_FILES) as [RootSlot, string][]) {
@@ -36,8 +51,14 @@ export class FakeDevice {
       await symlink(this.path(file), this.path('disk/by-partuuid', this.partUuids[slot]));
       await symlink(this.path(file), this.path('disk/by-partlabel', slot));
     }
-    await writeFile(this.path('etc/os-update.yml'), 'update:\n  pkey: /run/id_fleet\n  server: ec2-user@update.example.org\n  name: EOS.x86_64-AB-TW\n');
-    await writeFile(this.path('etc/os-release'), 'NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS 1.0"\n');
+    await writeFile(
+      this.path('etc/os-update.yml'),
+      'update:\n  pkey: /run/id_fleet\n  server: ec2-user@update.example.org\n  name: EOS.x86_64-AB-TW\n',
+    );
+    await writeFile(
+      this.path('etc/os-release'),
+      'NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS 1.0"\n',
+    );
     await this.boot('p.lxreadonly', false);
     await this.writeStubs();
     await this.setCheck('same');
@@ -54,7 +75,9 @@ export class FakeDevice {
   }
 
   async slotHash(slot: RootSlot): Promise<string> {
-    return createHash('sha1').update(await readFile(this.path(SLOT_FILES[slot]))).digest('hex');
+    return createHash('sha1')
+      .update(await readFile(this.path(SLOT_FILES[slot])))
+      .digest('hex');
   }
 
   slotPath(slot: RootSlot): string {
