@@ -495,6 +495,16 @@ describe('results are kept until the server has stored them', () => {
     expect(gateway.resultsOf('db-down')).toHaveLength(3);
   });
 
+  it('stops re-sending a result the server refuses for good (no such command)', async () => {
+    const agent = await start();
+    const id = await online(agent);
+    gateway.resultAnswers.push('unknown');
+    gateway.command(id, 'forgotten', 'check');
+    await gateway.waitFor(() => agent.journal.get('forgotten')?.confirmed === true);
+    expect(agent.processor.outbox.pending()).toEqual([]);
+    expect(gateway.resultsOf('forgotten')).toHaveLength(1);
+  });
+
   it('keeps an unanswered result across a restart and sends it after the next welcome', async () => {
     const agent = await start();
     const id = await online(agent);
@@ -503,10 +513,13 @@ describe('results are kept until the server has stored them', () => {
     await gateway.waitFor(() => gateway.resultsOf('unanswered').length >= 2);
     stop(agent);
     await gateway.waitFor(() => !gateway.connected(id));
+    expect(agent.journal.get('unanswered')?.confirmed).toBe(false);
+    const sentBefore = gateway.resultsOf('unanswered').length;
     gateway.resultAnswers.length = 0;
     const restarted = await start();
     await online(restarted);
     await gateway.waitFor(() => restarted.journal.get('unanswered')?.confirmed === true);
+    expect(gateway.resultsOf('unanswered').length).toBeGreaterThan(sentBefore);
     expect((await device.calls()).filter((c) => c.endsWith('--check'))).toHaveLength(1);
   });
 });

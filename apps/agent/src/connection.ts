@@ -8,6 +8,7 @@ import {
   CLOSE_CODES,
   type CommandFrame,
   type ErrorFrame,
+  escapeUnstorableText,
   HANDSHAKE_TIMEOUT_MS,
   INVALID_FRAME_BUDGET,
   type Inventory,
@@ -219,7 +220,8 @@ export class AgentConnection {
           JSON.stringify({
             type: 'error',
             code: parsed.error.code,
-            message: parsed.error.message.slice(0, 4096),
+            // The parser's message may quote the bad input: send only text the server can store.
+            message: escapeUnstorableText(parsed.error.message.slice(0, 4096)),
           }),
         );
         if (this.invalidFrames > INVALID_FRAME_BUDGET)

@@ -36,9 +36,10 @@ export class TestGateway {
   /**
    * How the next result frames are answered, one entry each: `stored` (result_stored, what the
    * real gateway does once the row is written), `internal` (error, as when PostgreSQL is down) or
-   * `none` (no answer). Once empty, every result is answered `stored`.
+   * `unknown` (error invalid_params: the server has no such command), or `none` (no answer).
+   * Once empty, every result is answered `stored`.
    */
-  readonly resultAnswers: ('stored' | 'internal' | 'none')[] = [];
+  readonly resultAnswers: ('stored' | 'internal' | 'unknown' | 'none')[] = [];
   /** Commands sent in the same tick as `welcome`, as a gateway delivering queued commands does. */
   readonly onWelcome: { id: string; kind: string; params?: unknown }[] = [];
   private readonly sockets = new Map<string, WebSocket>();
@@ -96,6 +97,14 @@ export class TestGateway {
             type: 'error',
             code: 'internal',
             message: 'could not store the result',
+            commandId: frame.commandId,
+          });
+        }
+        if (answer === 'unknown') {
+          this.send(socket, {
+            type: 'error',
+            code: 'invalid_params',
+            message: `no command ${frame.commandId} for this device`,
             commandId: frame.commandId,
           });
         }
