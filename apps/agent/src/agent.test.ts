@@ -9,6 +9,7 @@ import { type AgentDeps, type RunningAgent, startAgent } from './agent';
 import { silentLogger } from './logger';
 import { verifySlot } from './slot-verification';
 import { systemClock } from './clock';
+import { waitUntilGone } from './testing/processes';
 import { FakeDevice } from './testing/fake-device';
 import { TestGateway } from './testing/test-gateway';
 
@@ -346,6 +347,27 @@ describe('apply', () => {
       status: 'succeeded',
       kind: 'apply',
       data: { rootPrefixHash: newHash, activeSlot: 'p.lxrootclone1', previousSlot: 'p.lxreadonly' },
+    });
+  });
+
+  it('an apply stopped before kexec (systemctl stop) ends os-update and is reported interrupted', async () => {
+    const newHash = await device.writeSlot('p.lxrootclone1', randomBytes(80 * 1024));
+    await device.setCheck({ updateHash: newHash });
+    const agent = await start();
+    const id = await online(agent);
+    gateway.command(id, 'apply-stop', 'apply', {
+      ...otherImage(newHash),
+      expectedRootBytes: 80 * 1024,
+    });
+    const pid = await gateway.waitFor(() => device.applyPid());
+    stop(agent);
+    // The tool's process group went with the agent: nothing keeps writing the slot.
+    await waitUntilGone(pid);
+    // systemd restarts the agent in the same boot: the slot may be half-written, never booted.
+    await start();
+    expect(await gateway.waitFor(resultOf('apply-stop'))).toMatchObject({
+      status: 'failed',
+      error: { code: 'interrupted' },
     });
   });
 

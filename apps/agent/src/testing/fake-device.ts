@@ -121,6 +121,12 @@ export class FakeDevice {
     await writeFile(this.path('stub/apply.mode'), mode);
   }
 
+  /** The pid of the os-update --apply stand-in that is "kexecing" (null before it got there). */
+  async applyPid(): Promise<number | null> {
+    const text = await readFile(this.path('stub/apply.pid'), 'utf8').catch(() => '');
+    return /^\d+/.test(text) ? Number.parseInt(text, 10) : null;
+  }
+
   async calls(): Promise<string[]> {
     try {
       return (await readFile(this.path('stub/calls.log'), 'utf8')).split('\n').filter(Boolean);
@@ -147,6 +153,7 @@ case " $* " in
       exit 1
     fi
     echo "kexec into updated system..."
+    echo $$ > ${stub}/apply.pid
     exec sleep 600 ;;
   *" --rollback "*) exit 0 ;;
   *" --reboot "*) exit 0 ;;
