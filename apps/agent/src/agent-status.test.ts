@@ -13,12 +13,22 @@ const status: AgentStatus = {
 describe('agent health', () => {
   it('is healthy once the agent of this boot reached the server (pending counts)', () => {
     expect(evaluateHealth(status, 'boot-2')).toEqual({ healthy: true });
-    expect(evaluateHealth({ ...status, deviceStatus: 'pending' }, 'boot-2')).toEqual({ healthy: true });
+    expect(evaluateHealth({ ...status, deviceStatus: 'pending' }, 'boot-2')).toEqual({
+      healthy: true,
+    });
   });
 
   it('is unhealthy without a status, from an earlier boot, or before the handshake', () => {
-    expect(evaluateHealth(null, 'boot-2')).toMatchObject({ healthy: false, reason: expect.stringMatching(/not started/) as unknown });
-    expect(evaluateHealth(status, 'boot-3')).toMatchObject({ healthy: false, reason: expect.stringMatching(/this boot/) as unknown });
-    expect(evaluateHealth({ ...status, handshakeAt: null }, 'boot-2')).toMatchObject({ healthy: false });
+    expect(evaluateHealth(null, 'boot-2')).toMatchObject({
+      healthy: false,
+      reason: expect.stringMatching(/not started/) as unknown,
+    });
+    expect(evaluateHealth(status, 'boot-3')).toMatchObject({
+      healthy: false,
+      reason: expect.stringMatching(/this boot/) as unknown,
+    });
+    expect(evaluateHealth({ ...status, handshakeAt: null }, 'boot-2')).toMatchObject({
+      healthy: false,
+    });
   });
 });

@@ -36,8 +36,10 @@ export type Health = { healthy: true } | { healthy: false; reason: string };
 /** Healthy: an agent started in this boot completed a handshake with the server. */
 export function evaluateHealth(status: AgentStatus | null, currentBootId: string): Health {
   if (!status) return { healthy: false, reason: 'the agent has not started yet' };
-  if (status.bootId !== currentBootId) return { healthy: false, reason: 'no agent has started in this boot yet' };
-  if (status.handshakeAt === null) return { healthy: false, reason: 'the agent has not reached the server in this boot' };
+  if (status.bootId !== currentBootId)
+    return { healthy: false, reason: 'no agent has started in this boot yet' };
+  if (status.handshakeAt === null)
+    return { healthy: false, reason: 'the agent has not reached the server in this boot' };
   return { healthy: true };
 }
 

@@ -2,7 +2,8 @@
 // os-update, fleet and flake-ctl, kexec, commit and power cycle), updating from the real update server
 // (apps/update-server) over SSH, talking to a real ws gateway speaking /agent/v1.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +15,10 @@ import { startUpdateServer, type RunningUpdateServer } from '../../update-server
 import { buildEosImage, type BuiltEosImage } from '../../../image/src';
 import { createTestbedDevice, testbedAgentPaths } from '../../../image/testbed/create-device';
 import { setTestbedFaults } from '../../../image/testbed/device-state';
-import { bootTestbedDevice, type RunningTestbedDevice } from '../../../image/testbed/testbed-device';
+import {
+  bootTestbedDevice,
+  type RunningTestbedDevice,
+} from '../../../image/testbed/testbed-device';
 import { writeFleetKey } from '../../../image/testbed/test-helpers';
 import { TestGateway } from './testing/test-gateway';
 
@@ -39,7 +43,10 @@ beforeAll(async () => {
     buildEosImage({ outPath: path.join(work, 'v2.raw'), version: '2.0.0', sizes }),
   ]);
   const key = await writeFleetKey(path.join(work, 'id_fleet'));
-  await writeFile(path.join(work, 'authorized_keys'), `command="/usr/bin/os-update-restricted.sh" ${key.authorizedKey}\n`);
+  await writeFile(
+    path.join(work, 'authorized_keys'),
+    `command="/usr/bin/os-update-restricted.sh" ${key.authorizedKey}\n`,
+  );
   await writeFile(
     path.join(work, 'server-os-update.yml'),
     '---\nupdate:\n' +
@@ -79,7 +86,17 @@ beforeAll(async () => {
     fleetKeyPath: key.privatePath,
     name: 'EOS.x86_64-AB',
     dd: { progressIntervalMs: 100, bytesPerSecond: 32 * MiB },
-    services: [{ name: 'eos-fleet-agent', command: [process.execPath, path.join(agentDir, 'dist', 'eos-fleet-agent.mjs'), '--config', configFile] }],
+    services: [
+      {
+        name: 'eos-fleet-agent',
+        command: [
+          process.execPath,
+          path.join(agentDir, 'dist', 'eos-fleet-agent.mjs'),
+          '--config',
+          configFile,
+        ],
+      },
+    ],
   });
   device = await bootTestbedDevice(dir);
   cleanups.push(() => device.shutdown());
@@ -94,7 +111,25 @@ afterAll(async () => {
 });
 
 const deadline = () => new Date(Date.now() + 600_000).toISOString();
-const resultOf = (commandId: string) => () => gateway.framesOf('result').find((r: ResultFrame) => r.commandId === commandId);
+
+/** What an apply of `image` carries: the pinned prefix hash and the whole root partition's sha256. */
+async function applyParams(image: BuiltEosImage) {
+  const file = await open(image.path, 'r');
+  try {
+    const root = Buffer.alloc(image.root.size);
+    await file.read(root, 0, root.length, image.root.offset);
+    return {
+      expectedRootPrefixHash: image.rootPrefixHash,
+      expectedRootSha256: createHash('sha256').update(root).digest('hex'),
+      expectedRootBytes: root.length,
+      deadline: deadline(),
+    };
+  } finally {
+    await file.close();
+  }
+}
+const resultOf = (commandId: string) => () =>
+  gateway.framesOf('result').find((r: ResultFrame) => r.commandId === commandId);
 const online = () => gateway.waitFor(() => gateway.connected(deviceId), 30_000);
 
 describe('agent on an EOS testbed device', () => {
@@ -117,22 +152,33 @@ describe('agent on an EOS testbed device', () => {
     gateway.command(deviceId, 'tb-check', 'check');
     expect(await gateway.waitFor(resultOf('tb-check'), 30_000)).toMatchObject({
       status: 'succeeded',
-      data: { currentRootPrefixHash: v1.rootPrefixHash, updateRootPrefixHash: v2.rootPrefixHash, updateAvailable: true },
+      data: {
+        currentRootPrefixHash: v1.rootPrefixHash,
+        updateRootPrefixHash: v2.rootPrefixHash,
+        updateAvailable: true,
+      },
     });
   }, 40_000);
 
   it('applies through kexec and commit, streaming progress, and reports the new hash', async () => {
     await online();
-    gateway.command(deviceId, 'tb-apply', 'apply', { expectedRootPrefixHash: v2.rootPrefixHash, deadline: deadline() });
+    gateway.command(deviceId, 'tb-apply', 'apply', await applyParams(v2));
     const result = await gateway.waitFor(resultOf('tb-apply'), 60_000);
     expect(result).toMatchObject({
       status: 'succeeded',
-      data: { rootPrefixHash: v2.rootPrefixHash, activeSlot: 'p.lxrootclone1', previousSlot: 'p.lxreadonly' },
+      data: {
+        rootPrefixHash: v2.rootPrefixHash,
+        activeSlot: 'p.lxrootclone1',
+        previousSlot: 'p.lxreadonly',
+      },
     });
     const progress = gateway.framesOf('progress').filter((p) => p.commandId === 'tb-apply');
     expect(progress.some((p) => p.phase === 'downloading' && (p.bytesWritten ?? 0) > 0)).toBe(true);
     expect(progress.some((p) => p.phase === 'rebooting')).toBe(true);
-    expect(await device.status()).toMatchObject({ currentSlot: 'p.lxrootclone1', commitPending: false });
+    expect(await device.status()).toMatchObject({
+      currentSlot: 'p.lxrootclone1',
+      commitPending: false,
+    });
   }, 70_000);
 
   it('reports failed on the old slot when the device is power cycled before the commit', async () => {
@@ -141,16 +187,22 @@ describe('agent on an EOS testbed device', () => {
     const before = await device.status();
     gateway.command(deviceId, 'tb-hang', 'apply', {
       imageName: 'EOS.x86_64-AB-old',
-      expectedRootPrefixHash: v1.rootPrefixHash,
-      deadline: deadline(),
+      ...(await applyParams(v1)),
     });
-    expect(await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 })).toMatchObject({ phase: 'hung', commitPending: true });
+    expect(await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 })).toMatchObject({
+      phase: 'hung',
+      commitPending: true,
+    });
     await setTestbedFaults(device.paths.root, {});
     await device.powerCycle();
     expect(await gateway.waitFor(resultOf('tb-hang'), 30_000)).toMatchObject({
       status: 'failed',
       error: { code: 'rolled_back' },
-      data: { activeSlot: 'p.lxrootclone1', previousSlot: 'p.lxrootclone1', rootPrefixHash: v2.rootPrefixHash },
+      data: {
+        activeSlot: 'p.lxrootclone1',
+        previousSlot: 'p.lxrootclone1',
+        rootPrefixHash: v2.rootPrefixHash,
+      },
     });
   }, 90_000);
 
@@ -166,15 +218,28 @@ describe('agent on an EOS testbed device', () => {
     const registered = await gateway.waitFor(resultOf('tb-flake'), 30_000);
     expect(registered, registered.output).toMatchObject({ status: 'succeeded' });
     const withFlake = await gateway.waitFor(() =>
-      gateway.framesOf('inventory').find((f) => f.inventory.flakes.some((flake) => flake.name === 'joe')),
+      gateway
+        .framesOf('inventory')
+        .find((f) => f.inventory.flakes.some((flake) => flake.name === 'joe')),
     );
     expect(withFlake.inventory.flakes).toContainEqual(
-      expect.objectContaining({ engine: 'podman', name: 'joe', container: 'registry.opensuse.org/home/eos/joe' }),
+      expect.objectContaining({
+        engine: 'podman',
+        name: 'joe',
+        container: 'registry.opensuse.org/home/eos/joe',
+      }),
     );
-    gateway.command(deviceId, 'tb-unflake', 'flake.remove', { engine: 'podman', app: path.join(device.paths.flakesBin, 'joe') });
-    expect(await gateway.waitFor(resultOf('tb-unflake'), 30_000)).toMatchObject({ status: 'succeeded' });
+    gateway.command(deviceId, 'tb-unflake', 'flake.remove', {
+      engine: 'podman',
+      app: path.join(device.paths.flakesBin, 'joe'),
+    });
+    expect(await gateway.waitFor(resultOf('tb-unflake'), 30_000)).toMatchObject({
+      status: 'succeeded',
+    });
     const frames = gateway.framesOf('inventory');
-    expect(frames[frames.length - 1]?.inventory.flakes.some((flake) => flake.name === 'joe')).toBe(false);
+    expect(frames[frames.length - 1]?.inventory.flakes.some((flake) => flake.name === 'joe')).toBe(
+      false,
+    );
   }, 60_000);
 
   it('rolls back to the other slot', async () => {

@@ -11,6 +11,7 @@ import { InventoryCollector } from './inventory';
 import { Journal } from './journal';
 import { type Logger, stderrLogger } from './logger';
 import { type ProcessRunner, spawnProcess } from './process-runner';
+import { type RetryPolicy } from './result-outbox';
 import { StateStore } from './state-store';
 import { AGENT_VERSION } from './version';
 
@@ -20,6 +21,8 @@ export interface AgentDeps {
   log?: Logger;
   random?: () => number;
   sysBlockDir?: string;
+  /** How unconfirmed results are re-sent (default RESULT_RETRY: 2 s doubling to 60 s). */
+  resultRetry?: RetryPolicy;
 }
 
 export interface RunningAgent {
@@ -55,6 +58,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     inventory,
     log,
     send: (frame) => connection?.send(frame) ?? false,
+    ...(deps.resultRetry ? { resultRetry: deps.resultRetry } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
   });
   await processor.recover();
 
@@ -68,8 +73,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
   const updateStatus = (deviceStatus: AgentStatus['deviceStatus']): void => {
     if (status.deviceStatus === deviceStatus && status.handshakeAt !== null) return;
-    status = { ...status, deviceStatus, handshakeAt: status.handshakeAt ?? clock.now().toISOString() };
-    writeAgentStatus(store, status).catch((error: unknown) => log.warn(`status: ${(error as Error).message}`));
+    status = {
+      ...status,
+      deviceStatus,
+      handshakeAt: status.handshakeAt ?? clock.now().toISOString(),
+    };
+    writeAgentStatus(store, status).catch((error: unknown) =>
+      log.warn(`status: ${(error as Error).message}`),
+    );
   };
   await writeAgentStatus(store, status);
 
@@ -87,9 +98,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     onPending: () => updateStatus('pending'),
     onReady: () => {
       updateStatus('accepted');
-      processor.onWelcome().catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
+      processor
+        .onWelcome()
+        .catch((error: unknown) => log.error(`after welcome: ${(error as Error).message}`));
     },
     onCommand: (frame) => void processor.onCommand(frame),
+    onCancel: (commandId) => void processor.onCancel(commandId),
+    onResultStored: (commandId) => void processor.onResultStored(commandId),
+    onServerError: (frame) => void processor.onServerError(frame),
   });
   connection.start();
 

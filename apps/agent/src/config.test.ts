@@ -14,7 +14,9 @@ const errorOf = (text: string): string => {
 
 describe('agent config', () => {
   it('fills EOS defaults around the required server URL', () => {
-    const config = parse('server:\n  url: wss://fleet.example.org/agent/v1\n  enrollmentToken: abc\n');
+    const config = parse(
+      'server:\n  url: wss://fleet.example.org/agent/v1\n  enrollmentToken: abc\n',
+    );
     expect(config.stateDir).toBe('/var/lib/containers/storage/eos-fleet');
     expect(config.paths).toMatchObject({
       osUpdate: '/usr/sbin/os-update',
@@ -31,13 +33,21 @@ describe('agent config', () => {
 
   it('names the missing or wrong field', () => {
     expect(errorOf('stateDir: /x\n')).toMatch(/agent\.yml:\n {2}server: /);
-    expect(errorOf('server:\n  url: http://fleet.example.org\n')).toMatch(/server\.url: expected a ws:\/\/ or wss:\/\/ URL/);
-    expect(errorOf('server:\n  url: ws://h/agent/v1\npaths:\n  osUpdate: os-update\n')).toMatch(/paths\.osUpdate: expected an absolute path/);
-    expect(errorOf('server:\n  url: ws://h/agent/v1\nreconnect:\n  maxDelayMs: -1\n')).toMatch(/reconnect\.maxDelayMs/);
+    expect(errorOf('server:\n  url: http://fleet.example.org\n')).toMatch(
+      /server\.url: expected a ws:\/\/ or wss:\/\/ URL/,
+    );
+    expect(errorOf('server:\n  url: ws://h/agent/v1\npaths:\n  osUpdate: os-update\n')).toMatch(
+      /paths\.osUpdate: expected an absolute path/,
+    );
+    expect(errorOf('server:\n  url: ws://h/agent/v1\nreconnect:\n  maxDelayMs: -1\n')).toMatch(
+      /reconnect\.maxDelayMs/,
+    );
   });
 
   it('refuses misspelt keys by name', () => {
-    expect(errorOf('server:\n  url: ws://h/agent/v1\npaths:\n  flakectl: /usr/bin/flake-ctl\n')).toMatch(/paths\.flakectl: unknown field/);
+    expect(
+      errorOf('server:\n  url: ws://h/agent/v1\npaths:\n  flakectl: /usr/bin/flake-ctl\n'),
+    ).toMatch(/paths\.flakectl: unknown field/);
   });
 
   it('says when the file is not YAML', () => {

@@ -7,6 +7,8 @@ import {
   agentFrameSchema,
   CLOSE_CODES,
   type CommandFrame,
+  type ErrorFrame,
+  escapeUnstorableText,
   HANDSHAKE_TIMEOUT_MS,
   INVALID_FRAME_BUDGET,
   type Inventory,
@@ -20,7 +22,8 @@ import { type Clock } from './clock';
 import { type Identity } from './identity';
 import { type Logger } from './logger';
 
-export type ConnectionState = 'idle' | 'connecting' | 'handshaking' | 'pending' | 'ready' | 'stopped';
+export type ConnectionState =
+  'idle' | 'connecting' | 'handshaking' | 'pending' | 'ready' | 'stopped';
 
 export interface ConnectionOptions {
   url: string;
@@ -39,10 +42,20 @@ export interface ConnectionOptions {
   /** The server answered the handshake with pending. */
   onPending?(): void;
   onCommand(frame: CommandFrame): void;
+  /** `cancel {commandId}`: drop the command if it has not started. */
+  onCancel?(commandId: string): void;
+  /** `result_stored {commandId}`: the server has the result; stop re-sending it. */
+  onResultStored?(commandId: string): void;
+  /** An `error` frame from the server (about a frame we sent; maybe naming a command). */
+  onServerError?(frame: ErrorFrame): void;
 }
 
 /** Close codes after which hammering the server is pointless: wait the longest delay. */
-const REFUSED = new Set<number>([CLOSE_CODES.rejected, CLOSE_CODES.enrollmentRefused, CLOSE_CODES.unsupportedVersion]);
+const REFUSED = new Set<number>([
+  CLOSE_CODES.rejected,
+  CLOSE_CODES.enrollmentRefused,
+  CLOSE_CODES.unsupportedVersion,
+]);
 /** Watchdog after the handshake while the server has not told its heartbeat interval. */
 const SILENT_SERVER_MS = 120_000;
 
@@ -86,19 +99,24 @@ export class AgentConnection {
 
   /** Sends a frame when the device is accepted; false otherwise (the caller keeps it journaled). */
   send(frame: AgentFrame): boolean {
-    if (this.state !== 'ready' || !this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.state !== 'ready' || !this.socket || this.socket.readyState !== WebSocket.OPEN)
+      return false;
     return this.write(frame);
   }
 
   private write(frame: AgentFrame): boolean {
     const checked = agentFrameSchema.safeParse(frame);
     if (!checked.success) {
-      this.options.log.error(`refusing to send an invalid ${frame.type} frame: ${checked.error.message}`);
+      this.options.log.error(
+        `refusing to send an invalid ${frame.type} frame: ${checked.error.message}`,
+      );
       return false;
     }
     const text = JSON.stringify(checked.data);
     if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-      this.options.log.error(`refusing to send a ${frame.type} frame larger than ${MAX_FRAME_BYTES} bytes`);
+      this.options.log.error(
+        `refusing to send a ${frame.type} frame larger than ${MAX_FRAME_BYTES} bytes`,
+      );
       return false;
     }
     this.socket?.send(text);
@@ -139,7 +157,9 @@ export class AgentConnection {
     socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       inbox = inbox
         .then(() => (this.socket === socket ? this.onMessage(data, isBinary) : undefined))
-        .catch((error: unknown) => this.options.log.error(`frame handling: ${(error as Error).message}`));
+        .catch((error: unknown) =>
+          this.options.log.error(`frame handling: ${(error as Error).message}`),
+        );
     });
     // Pings re-arm the watchdog once the handshake is done; before that its deadline stands.
     socket.on('ping', () => {
@@ -176,22 +196,36 @@ export class AgentConnection {
     this.lastCloseCode = code;
     if (this.state === 'stopped') return;
     const wasHandshaking = this.state === 'handshaking' || this.state === 'connecting';
-    if (code === CLOSE_CODES.authFailed && wasHandshaking && this.options.enrollmentToken) this.enrollNext = true;
+    if (code === CLOSE_CODES.authFailed && wasHandshaking && this.options.enrollmentToken)
+      this.enrollNext = true;
     const delay = REFUSED.has(code) ? this.options.reconnect.maxDelayMs : this.backoff.next();
-    this.options.log.warn(`disconnected (${code}${reason ? ` ${reason}` : ''}); reconnecting in ${delay} ms`);
+    this.options.log.warn(
+      `disconnected (${code}${reason ? ` ${reason}` : ''}); reconnecting in ${delay} ms`,
+    );
     this.schedule(delay);
   }
 
   private async onMessage(data: WebSocket.RawData, isBinary: boolean): Promise<void> {
     const parsed = isBinary
-      ? ({ ok: false, error: { code: 'invalid_frame', message: 'binary frames are not part of the protocol' } } as const)
+      ? ({
+          ok: false,
+          error: { code: 'invalid_frame', message: 'binary frames are not part of the protocol' },
+        } as const)
       : parseServerFrame(data);
     if (!parsed.ok) {
       this.invalidFrames += 1;
       this.options.log.warn(`invalid frame from the server: ${parsed.error.message}`);
       if (this.socket?.readyState === WebSocket.OPEN) {
-        this.socket.send(JSON.stringify({ type: 'error', code: parsed.error.code, message: parsed.error.message.slice(0, 4096) }));
-        if (this.invalidFrames > INVALID_FRAME_BUDGET) this.socket.close(CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
+        this.socket.send(
+          JSON.stringify({
+            type: 'error',
+            code: parsed.error.code,
+            // The parser's message may quote the bad input: send only text the server can store.
+            message: escapeUnstorableText(parsed.error.message.slice(0, 4096)),
+          }),
+        );
+        if (this.invalidFrames > INVALID_FRAME_BUDGET)
+          this.socket.close(CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
       }
       return;
     }
@@ -205,7 +239,11 @@ export class AgentConnection {
   private unexpected(frame: ServerFrame): void {
     this.invalidFrames += 1;
     this.socket?.send(
-      JSON.stringify({ type: 'error', code: 'unexpected_frame', message: `unexpected ${frame.type} frame in state ${this.state}` }),
+      JSON.stringify({
+        type: 'error',
+        code: 'unexpected_frame',
+        message: `unexpected ${frame.type} frame in state ${this.state}`,
+      }),
     );
   }
 
@@ -229,7 +267,10 @@ export class AgentConnection {
             facts,
           });
         } else {
-          if (enroll) this.options.log.warn('not enrolled and no server.enrollmentToken configured: trying auth');
+          if (enroll)
+            this.options.log.warn(
+              'not enrolled and no server.enrollmentToken configured: trying auth',
+            );
           this.write({
             type: 'auth',
             protocolVersion: PROTOCOL_VERSION,
@@ -241,7 +282,8 @@ export class AgentConnection {
         return;
       }
       case 'pending':
-        if (this.state !== 'handshaking' || frame.deviceId !== identity.deviceId) return this.unexpected(frame);
+        if (this.state !== 'handshaking' || frame.deviceId !== identity.deviceId)
+          return this.unexpected(frame);
         await identity.markEnrolled(this.options.clock);
         this.enrollNext = false;
         this.state = 'pending';
@@ -251,7 +293,10 @@ export class AgentConnection {
         this.options.onPending?.();
         return;
       case 'welcome':
-        if ((this.state !== 'handshaking' && this.state !== 'pending') || frame.deviceId !== identity.deviceId) {
+        if (
+          (this.state !== 'handshaking' && this.state !== 'pending') ||
+          frame.deviceId !== identity.deviceId
+        ) {
           return this.unexpected(frame);
         }
         await identity.markEnrolled(this.options.clock);
@@ -264,14 +309,27 @@ export class AgentConnection {
         this.options.onReady();
         return;
       case 'rejected':
-        this.options.log.error(`the server refused this device: ${frame.reason}${frame.message ? ` (${frame.message})` : ''}`);
+        this.options.log.error(
+          `the server refused this device: ${frame.reason}${frame.message ? ` (${frame.message})` : ''}`,
+        );
         return;
       case 'command':
         if (this.state !== 'ready') return this.unexpected(frame);
         this.options.onCommand(frame);
         return;
+      case 'cancel':
+        if (this.state !== 'ready') return this.unexpected(frame);
+        this.options.onCancel?.(frame.commandId);
+        return;
+      case 'result_stored':
+        if (this.state !== 'ready') return this.unexpected(frame);
+        this.options.onResultStored?.(frame.commandId);
+        return;
       case 'error':
-        this.options.log.warn(`server error ${frame.code}: ${frame.message}`);
+        this.options.log.warn(
+          `server error ${frame.code}${frame.commandId ? ` about ${frame.commandId}` : ''}: ${frame.message}`,
+        );
+        this.options.onServerError?.(frame);
         return;
     }
   }

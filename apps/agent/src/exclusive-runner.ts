@@ -9,12 +9,14 @@ export class ExclusiveRunner {
   run<T>(task: () => Promise<T>): Promise<T> {
     this.pending += 1;
     const result = this.tail.then(task);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => {
-      this.pending -= 1;
-    });
+    this.tail = result
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.pending -= 1;
+      });
     return result;
   }
 

@@ -11,14 +11,19 @@ export function escapeFlakeOpt(opt: string): string {
   return opt.startsWith('-') ? `\\${opt}` : opt;
 }
 
-const optional = (flag: string, value: string | undefined): string[] => (value === undefined ? [] : [flag, value]);
+const optional = (flag: string, value: string | undefined): string[] =>
+  value === undefined ? [] : [flag, value];
 
 export function flakeRegisterArgv(flakeCtl: string, p: FlakeRegisterParams): string[] {
   if (p.engine === 'podman') {
     return [
-      flakeCtl, 'podman', 'register',
-      '--container', p.container,
-      '--app', p.app,
+      flakeCtl,
+      'podman',
+      'register',
+      '--container',
+      p.container,
+      '--app',
+      p.app,
       ...optional('--target', p.target),
       ...optional('--base', p.base),
       ...p.layers.flatMap((layer) => ['--layer', layer]),
@@ -28,9 +33,13 @@ export function flakeRegisterArgv(flakeCtl: string, p: FlakeRegisterParams): str
     ];
   }
   return [
-    flakeCtl, 'firecracker', 'register',
-    '--vm', p.vm,
-    '--app', p.app,
+    flakeCtl,
+    'firecracker',
+    'register',
+    '--vm',
+    p.vm,
+    '--app',
+    p.app,
     ...optional('--target', p.target),
     ...optional('--overlay-size', p.overlaySize),
     ...(p.noNet ? ['--no-net'] : []),
@@ -39,16 +48,31 @@ export function flakeRegisterArgv(flakeCtl: string, p: FlakeRegisterParams): str
 
 export function flakeRemoveArgv(flakeCtl: string, p: FlakeRemoveParams): string[] {
   if (p.engine === 'podman') {
-    return [flakeCtl, 'podman', 'remove', ...optional('--container', p.container), ...optional('--app', p.app)];
+    return [
+      flakeCtl,
+      'podman',
+      'remove',
+      ...optional('--container', p.container),
+      ...optional('--app', p.app),
+    ];
   }
-  return [flakeCtl, 'firecracker', 'remove', ...optional('--vm', p.vm), ...optional('--app', p.app)];
+  return [
+    flakeCtl,
+    'firecracker',
+    'remove',
+    ...optional('--vm', p.vm),
+    ...optional('--app', p.app),
+  ];
 }
 
 export function flakePullArgv(flakeCtl: string, p: FlakePullParams): string[] {
   if (p.engine === 'podman') return [flakeCtl, 'podman', 'pull', '--uri', p.uri];
   return [
-    flakeCtl, 'firecracker', 'pull',
-    '--name', p.name,
+    flakeCtl,
+    'firecracker',
+    'pull',
+    '--name',
+    p.name,
     ...optional('--kis-image', p.kisImage),
     ...optional('--rootfs', p.rootfs),
     ...optional('--kernel', p.kernel),

@@ -1,6 +1,13 @@
 // The device's identity: an Ed25519 key pair and a device id minted on first start and kept in
 // the state directory for the device's life. The private key never leaves this file.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { signedChallengeMessage, type SignaturePurpose } from '@eos-fleet/shared/protocol/index';
 import { ed25519RawPublicKeyBase64 } from '@eos-fleet/shared/protocol/ed25519';
 import { z } from 'zod';
@@ -32,8 +39,17 @@ export class Identity {
   static async loadOrCreate(store: StateStore, clock: Clock): Promise<Identity> {
     const existing = await store.readJson(IDENTITY_FILE, identityFileSchema);
     if (existing) {
-      const privateKey = createPrivateKey({ key: Buffer.from(existing.privateKey, 'base64'), format: 'der', type: 'pkcs8' });
-      return new Identity(store, existing, privateKey, ed25519RawPublicKeyBase64(createPublicKey(privateKey)));
+      const privateKey = createPrivateKey({
+        key: Buffer.from(existing.privateKey, 'base64'),
+        format: 'der',
+        type: 'pkcs8',
+      });
+      return new Identity(
+        store,
+        existing,
+        privateKey,
+        ed25519RawPublicKeyBase64(createPublicKey(privateKey)),
+      );
     }
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const file: IdentityFile = {
@@ -57,7 +73,10 @@ export class Identity {
 
   /** Base64 Ed25519 signature over the protocol's canonical challenge message. */
   signChallenge(purpose: SignaturePurpose, nonce: string): string {
-    const message = Buffer.from(signedChallengeMessage({ purpose, deviceId: this.deviceId, nonce }), 'utf8');
+    const message = Buffer.from(
+      signedChallengeMessage({ purpose, deviceId: this.deviceId, nonce }),
+      'utf8',
+    );
     return sign(null, message, this.privateKey).toString('base64');
   }
 

@@ -3,11 +3,18 @@ import { parseCmdline, parseFlakeYaml, parseOsRelease, profileFromImageName } fr
 
 describe('inventory parsing', () => {
   it('reads root=PARTUUID and COMMIT_UPDATE from the kernel command line', () => {
-    expect(parseCmdline('BOOT_IMAGE=/boot/vmlinuz root=PARTUUID=7996ba64-d70d console=ttyS0 COMMIT_UPDATE\n')).toEqual({
+    expect(
+      parseCmdline(
+        'BOOT_IMAGE=/boot/vmlinuz root=PARTUUID=7996ba64-d70d console=ttyS0 COMMIT_UPDATE\n',
+      ),
+    ).toEqual({
       rootPartUuid: '7996ba64-d70d',
       commitPending: true,
     });
-    expect(parseCmdline('root=/dev/vda3 quiet')).toEqual({ rootPartUuid: null, commitPending: false });
+    expect(parseCmdline('root=/dev/vda3 quiet')).toEqual({
+      rootPartUuid: null,
+      commitPending: false,
+    });
   });
 
   it('takes the profile from the image name', () => {
@@ -61,7 +68,11 @@ describe('inventory parsing', () => {
   });
 
   it('reads os-release fields with and without quotes', () => {
-    expect(parseOsRelease('NAME="SUSE EOS"\nID=eos\nVERSION_ID=\'2.0\'\nIMAGE_VERSION="2.0.1"\n# comment\nBOGUS\n')).toEqual({
+    expect(
+      parseOsRelease(
+        'NAME="SUSE EOS"\nID=eos\nVERSION_ID=\'2.0\'\nIMAGE_VERSION="2.0.1"\n# comment\nBOGUS\n',
+      ),
+    ).toEqual({
       name: 'SUSE EOS',
       id: 'eos',
       versionId: '2.0',

@@ -1,12 +1,20 @@
 // What the device runs, read from the same places EOS itself uses: /proc/cmdline (root=PARTUUID,
 // COMMIT_UPDATE), the by-partuuid / by-partlabel links, the device's /etc/os-update.yml, and the
 // flake-pilot yaml files (readable for old and new flake-pilot alike).
+// Every string read from the device goes through `deviceText()`: a NUL or a lone surrogate (a corrupt
+// /etc/os-release, a flake yaml with "\0") becomes U+FFFD. The server refuses such text (PostgreSQL
+// cannot store it), and one bad byte must not keep a device from reporting at all.
 import { readdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import { arch, release } from 'node:os';
 import { basename, join } from 'node:path';
 import { type AgentConfig } from '@eos-fleet/shared/agent-config';
 import { EOS_PROFILES, type EosProfile, ROOT_SLOTS, type RootSlot } from '@eos-fleet/shared/domain';
-import { type Flake, type Inventory, type OsRelease } from '@eos-fleet/shared/protocol/index';
+import {
+  escapeUnstorableText,
+  type Flake,
+  type Inventory,
+  type OsRelease,
+} from '@eos-fleet/shared/protocol/index';
 import { rootPrefixHash } from '@eos-fleet/shared/root-prefix-hash';
 import { parse as parseYaml } from 'yaml';
 import { type Clock } from './clock';
@@ -17,13 +25,21 @@ export interface BootFacts {
   commitPending: boolean;
 }
 
-export function parseCmdline(cmdline: string): { rootPartUuid: string | null; commitPending: boolean } {
+export function parseCmdline(cmdline: string): {
+  rootPartUuid: string | null;
+  commitPending: boolean;
+} {
   const tokens = cmdline.trim().split(/\s+/);
   const root = tokens.find((t) => t.startsWith('root=PARTUUID='));
   return {
     rootPartUuid: root ? root.slice('root=PARTUUID='.length) : null,
     commitPending: tokens.includes('COMMIT_UPDATE'),
   };
+}
+
+/** Device text as the protocol takes it: at most 512 characters, storable by the server. */
+export function deviceText(value: string): string {
+  return escapeUnstorableText(value.slice(0, 512));
 }
 
 const OS_RELEASE_FIELDS: Record<string, keyof OsRelease> = {
@@ -46,7 +62,7 @@ export function parseOsRelease(text: string): OsRelease {
   const result: OsRelease = {};
   for (const [key, field] of Object.entries(OS_RELEASE_FIELDS)) {
     const value = values.get(key);
-    if (value !== undefined) result[field] = value.slice(0, 512);
+    if (value !== undefined) result[field] = deviceText(value);
   }
   return result;
 }
@@ -59,7 +75,7 @@ export function profileFromImageName(imageName: string | null): EosProfile | nul
 }
 
 function str(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value.slice(0, 512) : null;
+  return typeof value === 'string' && value.length > 0 ? deviceText(value) : null;
 }
 
 /** One flake from /usr/share/flakes/<name>.yaml (container: or vm: section). */
@@ -89,7 +105,13 @@ export function parseFlakeYaml(name: string, text: string): Flake | null {
   }
   const vm = section('vm');
   if (vm) {
-    return { engine: 'firecracker', name, appPath: str(vm.host_app_path), target: str(vm.target_app_path), vm: str(vm.name) };
+    return {
+      engine: 'firecracker',
+      name,
+      appPath: str(vm.host_app_path),
+      target: str(vm.target_app_path),
+      vm: str(vm.name),
+    };
   }
   return null;
 }
@@ -147,9 +169,15 @@ export class InventoryCollector {
     const root = await resolve(rootDevice);
     if (!root) return null;
     for (const slot of ROOT_SLOTS) {
-      if ((await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', slot))) === root) return slot;
+      if ((await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', slot))) === root)
+        return slot;
     }
     return null;
+  }
+
+  /** Size of a slot by its partition label (the one an apply writes is not the running one). */
+  slotSizeOf(slot: RootSlot): Promise<number | null> {
+    return this.slotSize(join(this.options.config.paths.diskByDir, 'by-partlabel', slot));
   }
 
   private async slotSize(rootDevice: string | null): Promise<number | null> {
@@ -159,7 +187,9 @@ export class InventoryCollector {
       const info = await stat(root);
       if (info.isFile()) return info.size;
       if (info.isBlockDevice()) {
-        const sectors = await readText(join(this.options.sysBlockDir ?? '/sys/class/block', basename(root), 'size'));
+        const sectors = await readText(
+          join(this.options.sysBlockDir ?? '/sys/class/block', basename(root), 'size'),
+        );
         const count = sectors ? Number(sectors.trim()) : Number.NaN;
         return Number.isSafeInteger(count) ? count * 512 : null;
       }
@@ -193,18 +223,24 @@ export class InventoryCollector {
     const flakes: Flake[] = [];
     for (const file of names.slice(0, 1024)) {
       const text = await readText(join(dir, file));
-      const flake = text === null ? null : parseFlakeYaml(file.slice(0, -'.yaml'.length), text);
+      const flake =
+        text === null ? null : parseFlakeYaml(deviceText(file.slice(0, -'.yaml'.length)), text);
       if (flake) flakes.push(flake);
     }
     return flakes;
   }
 
-  private async osUpdateConfig(): Promise<{ imageName: string | null; updateServer: string | null }> {
+  private async osUpdateConfig(): Promise<{
+    imageName: string | null;
+    updateServer: string | null;
+  }> {
     const text = await readText(this.options.config.paths.osUpdateConfig);
     try {
       const doc = text ? (parseYaml(text) as unknown) : null;
-      const update = typeof doc === 'object' && doc !== null ? (doc as { update?: unknown }).update : null;
-      if (typeof update !== 'object' || update === null) return { imageName: null, updateServer: null };
+      const update =
+        typeof doc === 'object' && doc !== null ? (doc as { update?: unknown }).update : null;
+      if (typeof update !== 'object' || update === null)
+        return { imageName: null, updateServer: null };
       const u = update as Record<string, unknown>;
       return { imageName: str(u.name), updateServer: str(u.server) };
     } catch {
@@ -227,9 +263,14 @@ export class InventoryCollector {
     const rootDevice = this.rootDevice(facts);
     const activeSlot = await this.activeSlot(rootDevice);
     const { imageName, updateServer } = await this.osUpdateConfig();
-    const hasSlotB = (await resolve(join(this.options.config.paths.diskByDir, 'by-partlabel', 'p.lxrootclone1'))) !== null;
+    const hasSlotB =
+      (await resolve(
+        join(this.options.config.paths.diskByDir, 'by-partlabel', 'p.lxrootclone1'),
+      )) !== null;
     const profile =
-      this.options.config.profile ?? profileFromImageName(imageName) ?? (activeSlot !== null && !hasSlotB ? 'Static' : null);
+      this.options.config.profile ??
+      profileFromImageName(imageName) ??
+      (activeSlot !== null && !hasSlotB ? 'Static' : null);
     return {
       rootPrefixHash: await this.rootHash(rootDevice, facts.bootId),
       activeSlot,
@@ -239,11 +280,11 @@ export class InventoryCollector {
       arch: nodeArch(),
       profile,
       osRelease: parseOsRelease((await readText(this.options.config.paths.osRelease)) ?? ''),
-      kernelRelease: release(),
-      bootId: facts.bootId,
+      kernelRelease: deviceText(release()),
+      bootId: deviceText(facts.bootId),
       commitPending: facts.commitPending,
       flakes: await this.flakes(),
-      agentVersion: this.options.agentVersion,
+      agentVersion: deviceText(this.options.agentVersion),
       stateDiskFreeBytes: await this.stateDiskFree(),
       collectedAt: this.options.clock.now().toISOString(),
     };

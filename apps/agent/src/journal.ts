@@ -1,8 +1,14 @@
 // The command journal: every command id the agent has acknowledged, its state and its result.
 // Invariants: an id is journaled (fsynced) before it is acked; a journaled id never runs twice;
 // an apply/rollback is journaled as awaiting_reboot before the tool that reboots is started, so the
-// agent that starts after the reboot can decide the outcome.
-import { type ResultData, resultDataSchema, rootSlotSchema } from '@eos-fleet/shared/protocol/index';
+// agent that starts after the reboot can decide the outcome; a result stays (unconfirmed) until the
+// server said `result_stored`; a `cancel` that arrives before its command leaves a `cancelled`
+// entry, so the command, when it comes, is answered as cancelled and never run.
+import {
+  type ResultData,
+  resultDataSchema,
+  rootSlotSchema,
+} from '@eos-fleet/shared/protocol/index';
 import { COMMAND_ERROR_CODES } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { type StateStore } from './state-store';
@@ -31,23 +37,58 @@ export type StoredResult = z.infer<typeof storedResultSchema>;
 const rebootExpectationSchema = z.object({
   /** apply: the hash the new slot must have; absent for rollback. */
   expectedRootPrefixHash: z.string().optional(),
+  /**
+   * apply: sha256 of the first `expectedRootBytes` of the new slot, checked by the commit gate
+   * (`eos-fleet-agent --verify-slot`) before EOS may commit it. Absent in entries of older agents.
+   */
+  expectedRootSha256: z.string().optional(),
+  expectedRootBytes: z.int().positive().optional(),
   previousSlot: rootSlotSchema,
   previousBootId: z.string(),
   deadline: z.string().optional(),
 });
 export type RebootExpectation = z.infer<typeof rebootExpectationSchema>;
 
-const journalEntrySchema = z.object({
-  id: z.string(),
-  kind: z.string(),
-  params: z.unknown(),
-  receivedAt: z.string(),
-  state: z.enum(['received', 'running', 'awaiting_reboot', 'done']),
-  reboot: rebootExpectationSchema.optional(),
-  result: storedResultSchema.optional(),
-  /** Whether the result went out on some connection; results not sent yet go out after welcome. */
-  reported: z.boolean().default(false),
-});
+/**
+ * received: acked, waiting in the one-at-a-time queue; running; awaiting_reboot: the decision
+ * falls after the next boot; done: has a result; cancelled: the server cancelled this id before
+ * its command arrived (kind unknown until then).
+ */
+export const JOURNAL_STATES = [
+  'received',
+  'running',
+  'awaiting_reboot',
+  'done',
+  'cancelled',
+] as const;
+export type JournalState = (typeof JOURNAL_STATES)[number];
+
+const journalEntrySchema = z.preprocess(
+  (raw) => {
+    // Journals of agents before result_stored had only `reported` (sent on some connection): take
+    // that as confirmed, so an upgrade does not re-send every result the journal still holds.
+    if (typeof raw === 'object' && raw !== null && !('confirmed' in raw) && 'reported' in raw) {
+      const { reported, ...rest } = raw;
+      return { ...rest, confirmed: reported === true };
+    }
+    return raw;
+  },
+  z.object({
+    id: z.string(),
+    kind: z.string(),
+    // Absent in slimmed entries (and JSON drops undefined): optional, also inside the preprocess.
+    params: z.unknown().optional(),
+    receivedAt: z.string(),
+    state: z.enum(JOURNAL_STATES),
+    reboot: rebootExpectationSchema.optional(),
+    result: storedResultSchema.optional(),
+    /**
+     * The server is done with the result: it answered `result_stored`, or refused the result for
+     * good (no such command). Until then the agent re-sends it (see ResultOutbox).
+     */
+    confirmed: z.boolean().default(false),
+  }),
+);
 export type JournalEntry = z.infer<typeof journalEntrySchema>;
 
 const journalFileSchema = z.object({ version: z.literal(1), entries: z.array(journalEntrySchema) });
@@ -81,7 +122,9 @@ export class Journal {
   async put(entry: JournalEntry): Promise<void> {
     const next = compact([...this.entries.filter((e) => e.id !== entry.id), entry], this.limits);
     this.entries = next;
-    const write = this.writing.then(() => this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }));
+    const write = this.writing.then(() =>
+      this.store.writeJson(JOURNAL_FILE, { version: 1, entries: next }),
+    );
     this.writing = write.catch(() => undefined);
     await write;
   }
@@ -94,20 +137,41 @@ export class Journal {
     return next;
   }
 
-  async finish(id: string, result: StoredResult): Promise<JournalEntry> {
-    return this.update(id, { state: 'done', result, reported: false });
+  async finish(id: string, result: StoredResult, kind?: string): Promise<JournalEntry> {
+    return this.update(id, {
+      state: 'done',
+      result,
+      confirmed: false,
+      ...(kind !== undefined ? { kind } : {}),
+    });
+  }
+
+  /** Results the server has not confirmed yet, oldest first. */
+  unconfirmed(): JournalEntry[] {
+    return this.entries.filter((e) => e.state === 'done' && !e.confirmed);
   }
 }
 
 function compact(entries: JournalEntry[], limits: JournalLimits): JournalEntry[] {
-  const finished = entries.filter((e) => e.state === 'done');
-  const drop = new Set(finished.slice(0, Math.max(0, finished.length - limits.keepFinished)).map((e) => e.id));
-  const slim = new Set(finished.slice(0, Math.max(0, finished.length - limits.keepOutput)).map((e) => e.id));
+  const finished = entries.filter((e) => e.state === 'done' || e.state === 'cancelled');
+  const drop = new Set(
+    finished.slice(0, Math.max(0, finished.length - limits.keepFinished)).map((e) => e.id),
+  );
+  // A result still to be re-sent keeps its output: the server should get what the first send had.
+  const slim = new Set(
+    finished
+      .slice(0, Math.max(0, finished.length - limits.keepOutput))
+      .filter((e) => e.confirmed)
+      .map((e) => e.id),
+  );
   return entries
     .filter((e) => !drop.has(e.id))
     .map((e) => {
       if (!slim.has(e.id) || (e.params === undefined && e.result?.output === undefined)) return e;
-      const { output: _output, ...result } = e.result ?? { status: 'failed' as const, finishedAt: '' };
+      const { output: _output, ...result } = e.result ?? {
+        status: 'failed' as const,
+        finishedAt: '',
+      };
       return { ...e, params: undefined, ...(e.result ? { result } : {}) };
     });
 }

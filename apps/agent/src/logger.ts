@@ -12,4 +12,8 @@ export const stderrLogger: Logger = {
   error: (message) => process.stderr.write(`error: ${message}\n`),
 };
 
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

@@ -7,7 +7,12 @@ const b = '2'.repeat(40);
 describe('os-update --check output', () => {
   it('recognises "no update"', () => {
     const stdout = `Current OS: ${a}  -\nUpdate OS : ${a}  -\nUpdate stream not different from current OS\n`;
-    expect(parseCheckOutput(stdout)).toEqual({ ok: true, currentRootPrefixHash: a, updateRootPrefixHash: a, updateAvailable: false });
+    expect(parseCheckOutput(stdout)).toEqual({
+      ok: true,
+      currentRootPrefixHash: a,
+      updateRootPrefixHash: a,
+      updateAvailable: false,
+    });
   });
 
   it('recognises "update available" (os-update exits 1 here too)', () => {
@@ -22,18 +27,27 @@ describe('os-update --check output', () => {
   it('treats missing hashes, an empty stream and contradictions as errors', () => {
     expect(parseCheckOutput('ssh: Could not resolve hostname\n').ok).toBe(false);
     expect(parseCheckOutput(`Current OS: ${a}  -\n`).ok).toBe(false);
-    expect(parseCheckOutput(`Current OS: ${a}  -\nUpdate OS : ${EMPTY_STREAM_SHA1}  -\n`)).toMatchObject({
+    expect(
+      parseCheckOutput(`Current OS: ${a}  -\nUpdate OS : ${EMPTY_STREAM_SHA1}  -\n`),
+    ).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/empty/) as unknown,
     });
-    expect(parseCheckOutput(`Current OS: ${a}  -\nUpdate OS : ${b}  -\nUpdate stream not different from current OS\n`).ok).toBe(false);
+    expect(
+      parseCheckOutput(
+        `Current OS: ${a}  -\nUpdate OS : ${b}  -\nUpdate stream not different from current OS\n`,
+      ).ok,
+    ).toBe(false);
   });
 
   it('builds argv with overrides before the action', () => {
-    expect(osUpdateArgv.check('/usr/sbin/os-update', { server: 'u@h', imageName: 'EOS.x86_64-AB' })).toEqual([
-      '/usr/sbin/os-update', '--server', 'u@h', '--read', 'EOS.x86_64-AB', '--check',
+    expect(
+      osUpdateArgv.check('/usr/sbin/os-update', { server: 'u@h', imageName: 'EOS.x86_64-AB' }),
+    ).toEqual(['/usr/sbin/os-update', '--server', 'u@h', '--read', 'EOS.x86_64-AB', '--check']);
+    expect(osUpdateArgv.apply('/usr/sbin/os-update', {})).toEqual([
+      '/usr/sbin/os-update',
+      '--apply',
     ]);
-    expect(osUpdateArgv.apply('/usr/sbin/os-update', {})).toEqual(['/usr/sbin/os-update', '--apply']);
   });
 });
 

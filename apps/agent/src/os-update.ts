@@ -7,7 +7,12 @@ import { type CheckParams } from '@eos-fleet/shared/protocol/index';
 export const EMPTY_STREAM_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
 
 export type CheckOutcome =
-  | { ok: true; currentRootPrefixHash: string; updateRootPrefixHash: string; updateAvailable: boolean }
+  | {
+      ok: true;
+      currentRootPrefixHash: string;
+      updateRootPrefixHash: string;
+      updateAvailable: boolean;
+    }
   | { ok: false; reason: string };
 
 const CURRENT_LINE = /^Current OS\s*:\s*([0-9a-f]{40})\b/m;
@@ -17,17 +22,28 @@ const NOT_DIFFERENT = /Update stream not different from current OS/;
 export function parseCheckOutput(stdout: string): CheckOutcome {
   const current = CURRENT_LINE.exec(stdout)?.[1];
   const update = UPDATE_LINE.exec(stdout)?.[1];
-  if (current === undefined) return { ok: false, reason: 'os-update --check printed no current OS hash' };
-  if (update === undefined) return { ok: false, reason: 'os-update --check printed no update OS hash' };
+  if (current === undefined)
+    return { ok: false, reason: 'os-update --check printed no current OS hash' };
+  if (update === undefined)
+    return { ok: false, reason: 'os-update --check printed no update OS hash' };
   if (update === EMPTY_STREAM_SHA1) {
-    return { ok: false, reason: 'the update stream was empty (update server unreachable, image missing or key refused)' };
+    return {
+      ok: false,
+      reason:
+        'the update stream was empty (update server unreachable, image missing or key refused)',
+    };
   }
   const updateAvailable = current !== update;
   if (updateAvailable && NOT_DIFFERENT.test(stdout)) {
     // os-update prints the "not different" line only when the hashes are equal.
     return { ok: false, reason: 'os-update --check output is inconsistent' };
   }
-  return { ok: true, currentRootPrefixHash: current, updateRootPrefixHash: update, updateAvailable };
+  return {
+    ok: true,
+    currentRootPrefixHash: current,
+    updateRootPrefixHash: update,
+    updateAvailable,
+  };
 }
 
 function overrides(params: CheckParams): string[] {

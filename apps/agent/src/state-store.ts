@@ -1,9 +1,9 @@
 // All writes to the agent's state directory go through here. Invariant: a state file is either
-// its old or its new content, never a torn mix, even across power loss: write a temp file in the
-// same directory, fsync it, rename it over the target, fsync the directory.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+// its old or its new content, never a torn mix, even across power loss (the project's one
+// atomic-write helper: temp file, fsync, rename, fsync the directory).
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@eos-fleet/shared/atomic-write';
 import { type z } from 'zod';
 
 export class StateFileError extends Error {
@@ -43,7 +43,8 @@ export class StateStore {
       throw new StateFileError(file, 'is not valid JSON');
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new StateFileError(file, `has an unexpected shape: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new StateFileError(file, `has an unexpected shape: ${parsed.error.message}`);
     return parsed.data;
   }
 
@@ -52,24 +53,6 @@ export class StateStore {
   }
 
   async writeAtomic(name: string, content: string, mode = 0o600): Promise<void> {
-    const target = this.path(name);
-    const temp = this.path(`.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await rm(temp, { force: true });
-      throw error;
-    }
-    await handle.close();
-    await rename(temp, target);
-    const dir = await open(this.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(this.path(name), content, mode);
   }
 }

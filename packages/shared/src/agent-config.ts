@@ -33,6 +33,11 @@ export const agentConfigSchema = z.strictObject({
       cmdline: filePath.default('/proc/cmdline'),
       bootId: filePath.default('/proc/sys/kernel/random/boot_id'),
       osRelease: filePath.default('/etc/os-release'),
+      /**
+       * The commit gate's verdict file (REPORT_DIR/last-result of /etc/eos-fleet/commit-gate.conf):
+       * after a gated boot the agent reads why a new slot was not committed (content_mismatch).
+       */
+      commitGateReport: filePath.default('/var/lib/containers/storage/eos-fleet-gate/last-result'),
     })
     .prefault({}),
   /** Overrides the profile derived from the image name. */

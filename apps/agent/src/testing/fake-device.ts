@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { type AgentConfig, agentConfigSchema } from '@eos-fleet/shared/agent-config';
 import { type RootSlot } from '@eos-fleet/shared/domain';
 
-const SLOT_FILES: Record<RootSlot, string> = { 'p.lxreadonly': 'slot-a.img', 'p.lxrootclone1': 'slot-b.img' };
+const SLOT_FILES: Record<RootSlot, string> = {
+  'p.lxreadonly': 'slot-a.img',
+  'p.lxrootclone1': 'slot-b.img',
+};
 
 export class FakeDevice {
-  readonly partUuids: Record<RootSlot, string> = { 'p.lxreadonly': randomUUID(), 'p.lxrootclone1': randomUUID() };
+  readonly partUuids: Record<RootSlot, string> = {
+    'p.lxreadonly': randomUUID(),
+    'p.lxrootclone1': randomUUID(),
+  };
   bootId = randomUUID();
 
   private constructor(readonly dir: string) {}
@@ -28,7 +34,16 @@ export class FakeDevice {
   }
 
   private async setup(): Promise<void> {
-    for (const sub of ['disk/by-partuuid', 'disk/by-partlabel', 'proc', 'etc', 'flakes', 'bin', 'state', 'stub']) {
+    for (const sub of [
+      'disk/by-partuuid',
+      'disk/by-partlabel',
+      'proc',
+      'etc',
+      'flakes',
+      'bin',
+      'state',
+      'stub',
+    ]) {
       await mkdir(this.path(sub), { recursive: true });
     }
     for (const [slot, file] of Object.entries(SLOT_FILES) as [RootSlot, string][]) {
@@ -36,8 +51,14 @@ export class FakeDevice {
       await symlink(this.path(file), this.path('disk/by-partuuid', this.partUuids[slot]));
       await symlink(this.path(file), this.path('disk/by-partlabel', slot));
     }
-    await writeFile(this.path('etc/os-update.yml'), 'update:\n  pkey: /run/id_fleet\n  server: ec2-user@update.example.org\n  name: EOS.x86_64-AB-TW\n');
-    await writeFile(this.path('etc/os-release'), 'NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS 1.0"\n');
+    await writeFile(
+      this.path('etc/os-update.yml'),
+      'update:\n  pkey: /run/id_fleet\n  server: ec2-user@update.example.org\n  name: EOS.x86_64-AB-TW\n',
+    );
+    await writeFile(
+      this.path('etc/os-release'),
+      'NAME="EOS"\nID=eos\nVERSION_ID="1.0"\nPRETTY_NAME="SUSE EOS 1.0"\n',
+    );
     await this.boot('p.lxreadonly', false);
     await this.writeStubs();
     await this.setCheck('same');
@@ -54,7 +75,26 @@ export class FakeDevice {
   }
 
   async slotHash(slot: RootSlot): Promise<string> {
-    return createHash('sha1').update(await readFile(this.path(SLOT_FILES[slot]))).digest('hex');
+    return createHash('sha1')
+      .update(await readFile(this.path(SLOT_FILES[slot])))
+      .digest('hex');
+  }
+
+  slotPath(slot: RootSlot): string {
+    return this.path(SLOT_FILES[slot]);
+  }
+
+  /** While held, `os-update --check` and `flake-ctl` wait (a long-running tool) until released. */
+  async holdTools(): Promise<void> {
+    await writeFile(this.path('stub/hold'), '');
+  }
+
+  async releaseTools(): Promise<void> {
+    await rm(this.path('stub/hold'), { force: true });
+  }
+
+  async writeOsRelease(text: string): Promise<void> {
+    await writeFile(this.path('etc/os-release'), text);
   }
 
   /** Writes new content into a slot (what dd does during apply); returns its root prefix hash. */
@@ -81,6 +121,12 @@ export class FakeDevice {
     await writeFile(this.path('stub/apply.mode'), mode);
   }
 
+  /** The pid of the os-update --apply stand-in that is "kexecing" (null before it got there). */
+  async applyPid(): Promise<number | null> {
+    const text = await readFile(this.path('stub/apply.pid'), 'utf8').catch(() => '');
+    return /^\d+/.test(text) ? Number.parseInt(text, 10) : null;
+  }
+
   async calls(): Promise<string[]> {
     try {
       return (await readFile(this.path('stub/calls.log'), 'utf8')).split('\n').filter(Boolean);
@@ -95,7 +141,9 @@ export class FakeDevice {
       'os-update': `#!/bin/sh
 echo "os-update $*" >> ${stub}/calls.log
 case " $* " in
-  *" --check "*) cat ${stub}/check.stdout; exit $(cat ${stub}/check.exit) ;;
+  *" --check "*)
+    while [ -e ${stub}/hold ]; do sleep 0.05; done
+    cat ${stub}/check.stdout; exit $(cat ${stub}/check.exit) ;;
   *" --apply "*)
     cat ${stub}/check.stdout
     printf '1048576 bytes (1.0 MB, 1.0 MiB) copied, 1 s, 1.0 MB/s\\r' >&2
@@ -105,6 +153,7 @@ case " $* " in
       exit 1
     fi
     echo "kexec into updated system..."
+    echo $$ > ${stub}/apply.pid
     exec sleep 600 ;;
   *" --rollback "*) exit 0 ;;
   *" --reboot "*) exit 0 ;;
@@ -117,6 +166,7 @@ exit 0
 `,
       'flake-ctl': `#!/bin/sh
 echo "flake-ctl $*" >> ${stub}/calls.log
+while [ -e ${stub}/hold ]; do sleep 0.05; done
 if [ "$1 $2" = "podman register" ]; then
   printf 'container:\\n  name: %s\\n  target_app_path: /usr/bin/joe\\n  host_app_path: %s\\n' "$4" "$6" > ${this.path('flakes')}/$(basename "$6").yaml
 fi
@@ -145,6 +195,7 @@ exit 0
         cmdline: this.path('proc/cmdline'),
         bootId: this.path('proc/boot_id'),
         osRelease: this.path('etc/os-release'),
+        commitGateReport: this.path('gate/last-result'),
       },
       reconnect: { initialDelayMs: 50, maxDelayMs: 200, firstConnectJitterMs: 0 },
       inventoryIntervalMs: 1000,
