@@ -38,12 +38,20 @@ export const updateServerConfigSchema = z.strictObject({
        * then AES-CTR+HMAC when offered, both slower in ssh2 (see docs/BENCHMARKS.md).
        */
       ciphers: z.array(z.string().min(1)).min(1).default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
+      /** keepalive@openssh.com every this many seconds; `keepaliveCountMax` unanswered drop the peer. */
+      keepaliveIntervalSeconds: z.number().positive().default(15),
+      keepaliveCountMax: z.number().int().min(1).default(3),
     })
     .prefault({}),
   /** Bearer token for the catalog API. */
   catalogToken: z.string().min(16, 'must be at least 16 characters'),
   /** Debian's xz (package xz-utils) decompresses .xz images. */
   xzPath: z.string().min(1).default('/usr/bin/xz'),
+  /**
+   * A stream whose reader takes nothing for this long is cut and released (a stopped or vanished
+   * reader must not hold an image version open). Real readers write to disk: seconds, not this.
+   */
+  streamStallSeconds: z.number().positive().default(30),
   /** How long shutdown waits for streams in progress before cutting them. */
   shutdownGraceMs: z.number().int().min(0).default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

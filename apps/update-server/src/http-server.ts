@@ -85,7 +85,8 @@ async function serveFile(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   if (req.method === 'HEAD') return void res.end();
   if (file.text !== undefined) return void res.end(Buffer.from(file.text).subarray(start, end + 1));
   const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-  const stream = await deps.streams.open(file, 'http', remote, start, end);
+  // A reader that takes nothing for the stall bound is cut: its socket goes, the stream with it.
+  const stream = await deps.streams.open(file, 'http', remote, { start, end, onStall: () => res.destroy() });
   const t0 = Date.now();
   try {
     await pipeline(stream.chunks, res);

@@ -33,7 +33,7 @@ export async function startUpdateServer(
 
   const store = new ImageStore(config.publishDir, config.keepVersions);
   await store.load();
-  const streams = new StreamRegistry(store);
+  const streams = new StreamRegistry(store, config.streamStallSeconds * 1000);
   const fetcher = new ImageFetcher(
     store,
     { osUpdateYml: config.osUpdateYml, xzPath: config.xzPath, fetchTimeoutMs: config.fetchTimeoutSeconds * 1000 },
@@ -56,6 +56,9 @@ export async function startUpdateServer(
     authorizedKeysFile: config.ssh.authorizedKeysFile,
     hostKey,
     ciphers: config.ssh.ciphers,
+    keepaliveIntervalMs: config.ssh.keepaliveIntervalSeconds * 1000,
+    keepaliveCountMax: config.ssh.keepaliveCountMax,
+    stallMs: config.streamStallSeconds * 1000,
     log: log.child({ component: 'ssh' }),
   });
   http.listen(config.http.port, config.http.host);
