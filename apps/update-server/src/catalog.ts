@@ -18,7 +18,11 @@ export function buildCatalog(store: ImageStore, streams: StreamRegistry, fetcher
       file: `${r.name}.raw`,
       source: r.source,
       current: r.currentSha1
-        ? { sha1: r.currentSha1, rootPrefixHash: store.current(r)?.rootPrefixHash ?? null }
+        ? {
+            sha1: r.currentSha1,
+            rootPrefixHash: store.current(r)?.rootPrefixHash ?? null,
+            rootSha256: store.current(r)?.rootSha256 ?? null,
+          }
         : null,
       versions: r.versions.map((v) => ({
         ...v,

@@ -19,6 +19,7 @@ export interface FetchResult {
   outcome: FetchOutcome | 'error';
   sha1?: string;
   rootPrefixHash?: string;
+  rootSha256?: string;
   error?: string;
 }
 
@@ -106,10 +107,10 @@ export class ImageFetcher {
       const pruned = await this.store.prune(record);
       await this.store.save(record);
       this.log.info(
-        { image: name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash, pruned, ms: Date.now() - t0 },
+        { image: name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash, rootSha256: version.rootSha256, pruned, ms: Date.now() - t0 },
         'fetched image',
       );
-      return { name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash };
+      return { name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash, rootSha256: version.rootSha256 };
     } catch (err) {
       const message = (err as Error).message;
       record.fetch = { ...record.fetch, state: 'error', lastError: { message, at: new Date().toISOString() } };

@@ -1,4 +1,5 @@
 import { exec, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
@@ -28,6 +29,9 @@ const sizes = { uefi: 2, root: 12, spare: 1 };
 const TOKEN = 'test-catalog-token-0123456789';
 const EOS_DIR = '/srv/www/fleet/os-images';
 const silent = pino({ level: 'silent' });
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+/** The whole root partition stream's sha256, computed here from the image file itself. */
+const rootSha256Of = (img: BuiltEosImage): string => sha256(partitionBytes(img.path, img.root));
 
 const tmp = tempDir('update-server-test-');
 afterAll(() => tmp.remove());
@@ -113,15 +117,23 @@ describe('fetch and publish', () => {
   it('publishes a file:// image in the EOS layout with the right hashes', async () => {
     setSources(s, [{ image: pathToFileURL(v1.path).href, name: 'EOS.x86_64-AB.raw' }]);
     const [result] = await s.server.fetchNow();
-    expect(result).toMatchObject({ name: 'EOS.x86_64-AB', outcome: 'published', sha1: v1.sha1, rootPrefixHash: v1.rootPrefixHash });
+    expect(result).toMatchObject({
+      name: 'EOS.x86_64-AB',
+      outcome: 'published',
+      sha1: v1.sha1,
+      rootPrefixHash: v1.rootPrefixHash,
+      rootSha256: rootSha256Of(v1),
+    });
     expect(readFileSync(join(s.publishDir, 'EOS.x86_64-AB.raw.sha'), 'utf8')).toBe(`${v1.sha1}  EOS.x86_64-AB.raw\n`);
     expect(readFileSync(join(s.publishDir, 'EOS.x86_64-AB.raw')).equals(readFileSync(v1.path))).toBe(true);
     const c = await catalog(s);
     const img = c.images.find((i) => i.name === 'EOS.x86_64-AB');
-    expect(img?.current).toEqual({ sha1: v1.sha1, rootPrefixHash: v1.rootPrefixHash });
+    expect(img?.current).toEqual({ sha1: v1.sha1, rootPrefixHash: v1.rootPrefixHash, rootSha256: rootSha256Of(v1) });
     expect(img?.versions[0]).toMatchObject({
       sha1: v1.sha1,
       rootPrefixHash: v1.rootPrefixHash,
+      rootSha256: rootSha256Of(v1),
+      rootPartitionBytes: v1.root.size,
       imageBytes: v1.rawBytes,
       root: { offset: v1.root.offset, size: v1.root.size },
       firmware: { offset: v1.firmware.offset, size: v1.firmware.size },
@@ -139,6 +151,7 @@ describe('fetch and publish', () => {
     setSources(s, [{ image: upstream.url('/EOS.x86_64-AB.raw.xz'), name: 'EOS.x86_64-AB.raw' }]);
     const [result] = await s.server.fetchNow();
     expect(result).toMatchObject({ outcome: 'published', sha1: v2xz.sha1, rootPrefixHash: v2xz.rootPrefixHash });
+    expect(result?.rootSha256).toBe(sha256(partitionBytes((await build(s.dir, '2')).path, v2xz.root)));
     expect(readFileSync(join(s.publishDir, 'EOS.x86_64-AB.raw.sha'), 'utf8')).toBe(`${v2xz.sha1}  EOS.x86_64-AB.raw\n`);
     expect(statSync(join(s.publishDir, 'EOS.x86_64-AB.raw')).size).toBe(v2xz.rawBytes);
     const raw = await build(s.dir, '2');
@@ -369,6 +382,12 @@ describe('serving streams', () => {
     expect(full.headers['x-image-sha1']).toBe(v1.sha1);
     expect(full.headers['accept-ranges']).toBe('bytes');
     expect(full.body.equals(partitionBytes(v1.path, v1.root))).toBe(true);
+    expect(full.headers['x-eos-root-sha256']).toBe(rootSha256Of(v1));
+    expect(full.headers['x-eos-root-sha256']).toBe(sha256(full.body));
+    expect(full.headers['x-eos-root-prefix-hash']).toBe(v1.rootPrefixHash);
+    expect(full.headers['x-eos-root-bytes']).toBe(String(v1.root.size));
+    expect(full.headers.etag).toBe(`"${v1.sha1}.dev"`);
+    expect(full.headers['last-modified']).toMatch(/ GMT$/);
 
     const fw = await httpGet(port, '/os-images/EOS.x86_64-AB.raw.firmware');
     expect(fw.body.equals(partitionBytes(v1.path, v1.firmware))).toBe(true);
@@ -498,6 +517,70 @@ describe('serving streams', () => {
   });
 });
 
+describe('If-Range (RFC 9110): a resumed download never mixes two versions', () => {
+  it('resumes the same version (206); after a new version it answers 200 with all of the new one', async () => {
+    const s = await setup('if-range');
+    try {
+      const v1 = await build(s.dir, '1');
+      const v2 = await build(s.dir, '2');
+      const src = join(s.dir, 'upstream.raw');
+      copyFileSync(v1.path, src);
+      setSources(s, [{ image: pathToFileURL(src).href, name: 'EOS.x86_64-AB.raw' }]);
+      expect((await s.server.fetchNow())[0]?.outcome).toBe('published');
+      const port = s.server.httpPort;
+      const path = '/os-images/EOS.x86_64-AB.raw.dev';
+      const v1Root = partitionBytes(v1.path, v1.root);
+      const v2Root = partitionBytes(v2.path, v2.root);
+      const rest = `bytes=${MiB}-`;
+
+      const first = await httpGet(port, path, { Range: `bytes=0-${MiB - 1}` });
+      expect(first.status).toBe(206);
+      const etag1 = String(first.headers.etag);
+      const date1 = String(first.headers['last-modified']);
+      expect(etag1).toBe(`"${v1.sha1}.dev"`);
+      // Still v1: the range is served, by entity tag and by date.
+      const byTag = await httpGet(port, path, { Range: rest, 'If-Range': etag1 });
+      expect(byTag.status).toBe(206);
+      expect(Buffer.concat([first.body, byTag.body]).equals(v1Root)).toBe(true);
+      const byDate = await httpGet(port, path, { Range: rest, 'If-Range': date1 });
+      expect(byDate.status).toBe(206);
+      expect(byDate.body.equals(v1Root.subarray(MiB))).toBe(true);
+      // A weak tag never matches (strong comparison), nor does an unparsable date.
+      expect((await httpGet(port, path, { Range: rest, 'If-Range': `W/${etag1}` })).status).toBe(200);
+      expect((await httpGet(port, path, { Range: rest, 'If-Range': 'yesterday' })).status).toBe(200);
+
+      // Upstream publishes v2, in a later second than v1 (so the dates differ too).
+      const v1Second = Math.floor(Date.parse(date1) / 1000);
+      while (Math.floor(Date.now() / 1000) <= v1Second) await new Promise((r) => setTimeout(r, 50));
+      copyFileSync(v2.path, src);
+      expect((await s.server.fetchNow())[0]?.outcome).toBe('published');
+
+      for (const validator of [etag1, date1]) {
+        const resumed = await httpGet(port, path, { Range: rest, 'If-Range': validator });
+        expect(resumed.status, validator).toBe(200);
+        expect(resumed.headers['content-range']).toBeUndefined();
+        expect(resumed.headers.etag).toBe(`"${v2.sha1}.dev"`);
+        expect(resumed.headers['content-length']).toBe(String(v2.root.size));
+        expect(resumed.body.equals(v2Root)).toBe(true);
+      }
+      // The client restarts on v2 and resumes that: 206 again.
+      const again = await httpGet(port, path, { Range: rest, 'If-Range': `"${v2.sha1}.dev"` });
+      expect(again.status).toBe(206);
+      expect(again.body.equals(v2Root.subarray(MiB))).toBe(true);
+      // The pinned v1 name still resumes v1 with v1's tag.
+      const pinned = await httpGet(port, `/os-images/EOS.x86_64-AB@${v1.rootPrefixHash}.raw.dev`, { Range: rest, 'If-Range': etag1 });
+      expect(pinned.status).toBe(206);
+      expect(pinned.body.equals(v1Root.subarray(MiB))).toBe(true);
+      // If-Range without Range is ignored; an unsatisfiable Range under a failed If-Range is ignored too.
+      expect((await httpGet(port, path, { 'If-Range': etag1 })).status).toBe(200);
+      expect((await httpGet(port, path, { Range: `bytes=${v2.root.size}-`, 'If-Range': etag1 })).status).toBe(200);
+      expect((await httpGet(port, path, { Range: `bytes=${v2.root.size}-`, 'If-Range': `"${v2.sha1}.dev"` })).status).toBe(416);
+    } finally {
+      await s.server.stop();
+    }
+  });
+});
+
 describe('restart', () => {
   it('keeps the host key, the versions and the catalog across a restart', async () => {
     const s = await setup('restart');
@@ -507,11 +590,19 @@ describe('restart', () => {
     const hostKey = s.server.hostPublicKey;
     expect(hostKey).toMatch(/^ssh-ed25519 /);
     await s.server.stop();
+    // An index.json from before rootSha256: the restart computes it (once) and saves it.
+    const index = join(s.publishDir, '.versions', 'EOS.x86_64-AB', 'index.json');
+    const old = JSON.parse(readFileSync(index, 'utf8')) as { versions: Record<string, unknown>[] };
+    for (const v of old.versions) delete v.rootSha256;
+    writeFileSync(index, JSON.stringify(old));
     const again = await startUpdateServer({ ...s.server.config, http: { host: '127.0.0.1', port: 0 }, ssh: { ...s.server.config.ssh, port: 0 } }, { logger: silent });
     try {
       expect(again.hostPublicKey).toBe(hostKey);
       const res = await httpGet(again.httpPort, '/os-images/EOS.x86_64-AB.raw.dev', {}, 'HEAD');
       expect(res.headers['x-root-prefix-hash']).toBe(v1.rootPrefixHash);
+      expect(res.headers['x-eos-root-sha256']).toBe(rootSha256Of(v1));
+      const saved = JSON.parse(readFileSync(index, 'utf8')) as { versions: { rootSha256?: string }[] };
+      expect(saved.versions[0]?.rootSha256).toBe(rootSha256Of(v1));
       const r = await runSsh(s.key, again.sshPort, `sudo cat ${EOS_DIR}/EOS.x86_64-AB.raw.dev`);
       expect(r.stdout.equals(partitionBytes(v1.path, v1.root))).toBe(true);
     } finally {
