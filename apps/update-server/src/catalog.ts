@@ -3,13 +3,22 @@ import type { ImageFetcher } from './image-fetcher';
 import type { ImageStore } from './image-store';
 import type { StreamRegistry } from './stream-registry';
 
-export function buildCatalog(store: ImageStore, streams: StreamRegistry, fetcher: ImageFetcher, startedAt: string) {
+export function buildCatalog(
+  store: ImageStore,
+  streams: StreamRegistry,
+  fetcher: ImageFetcher,
+  startedAt: string,
+) {
   return {
     server: {
       startedAt,
       lastFetchRunAt: fetcher.lastRunAt,
       configError: fetcher.configError,
-      bytesServed: { total: streams.bytesServed.total, ssh: streams.bytesServed.ssh, http: streams.bytesServed.http },
+      bytesServed: {
+        total: streams.bytesServed.total,
+        ssh: streams.bytesServed.ssh,
+        http: streams.bytesServed.http,
+      },
       streamsStarted: streams.streamsStarted,
       activeStreams: streams.snapshot(),
     },

@@ -37,7 +37,10 @@ export const updateServerConfigSchema = z.strictObject({
        * Offered ciphers. AES-GCM runs in OpenSSL here; OpenSSH clients prefer chacha20-poly1305 and
        * then AES-CTR+HMAC when offered, both slower in ssh2 (see docs/BENCHMARKS.md).
        */
-      ciphers: z.array(z.string().min(1)).min(1).default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
+      ciphers: z
+        .array(z.string().min(1))
+        .min(1)
+        .default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
       /** keepalive@openssh.com every this many seconds; `keepaliveCountMax` unanswered drop the peer. */
       keepaliveIntervalSeconds: z.number().positive().default(15),
       keepaliveCountMax: z.number().int().min(1).default(3),
@@ -74,7 +77,10 @@ export function parseUpdateServerConfig(input: unknown): UpdateServerConfig {
     throw new ConfigError(`invalid update server config:\n  ${lines.join('\n  ')}`);
   }
   const c = result.data;
-  return { ...c, ssh: { ...c.ssh, hostKeyFile: c.ssh.hostKeyFile ?? join(c.stateDir, 'ssh_host_ed25519_key') } };
+  return {
+    ...c,
+    ssh: { ...c.ssh, hostKeyFile: c.ssh.hostKeyFile ?? join(c.stateDir, 'ssh_host_ed25519_key') },
+  };
 }
 
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
@@ -86,7 +92,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   }
   const doc: unknown = parseYaml(text);
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: expected a mapping`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`${path}: expected a mapping`);
   return doc as Record<string, unknown>;
 }
 

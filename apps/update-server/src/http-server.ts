@@ -48,7 +48,11 @@ export function tokenMatches(header: string | undefined, token: string): boolean
 
 function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
   res.end(head ? undefined : text);
 }
 
@@ -69,13 +73,20 @@ function lastModifiedOf(file: ServedFile): string {
  * - an HTTP-date matches only when it equals Last-Modified exactly and that date is strong: no
  *   other kept version of the image was first seen in the same second.
  */
-export function ifRangeHolds(header: string, file: ServedFile, otherVersionDates: string[]): boolean {
+export function ifRangeHolds(
+  header: string,
+  file: ServedFile,
+  otherVersionDates: string[],
+): boolean {
   const v = header.trim();
   if (v.startsWith('"') || v.startsWith('W/')) return v === etagOf(file);
   const date = Date.parse(v);
   if (Number.isNaN(date)) return false;
   const lastModified = lastModifiedOf(file);
-  return date === Date.parse(lastModified) && !otherVersionDates.some((d) => new Date(d).toUTCString() === lastModified);
+  return (
+    date === Date.parse(lastModified) &&
+    !otherVersionDates.some((d) => new Date(d).toUTCString() === lastModified)
+  );
 }
 
 function fileHeaders(file: ServedFile): Record<string, string> {
@@ -97,18 +108,31 @@ function fileHeaders(file: ServedFile): Record<string, string> {
   };
 }
 
-async function serveFile(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, fileName: string): Promise<void> {
+async function serveFile(
+  deps: HttpDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fileName: string,
+): Promise<void> {
   const file = deps.store.resolve(fileName);
-  if (!file) return sendJson(res, 404, { error: 'not_found', file: fileName }, req.method === 'HEAD');
+  if (!file)
+    return sendJson(res, 404, { error: 'not_found', file: fileName }, req.method === 'HEAD');
   const headers = fileHeaders(file);
   const ifRange = req.headers['if-range'];
-  const others = (deps.store.get(file.image)?.versions ?? []).filter((v) => v.sha1 !== file.version.sha1).map((v) => v.firstSeen);
+  const others = (deps.store.get(file.image)?.versions ?? [])
+    .filter((v) => v.sha1 !== file.version.sha1)
+    .map((v) => v.firstSeen);
   // A failed If-Range means "send me all of what it is now": the Range is ignored (200).
-  const rangeApplies = ifRange === undefined || (typeof ifRange === 'string' && ifRangeHolds(ifRange, file, others));
+  const rangeApplies =
+    ifRange === undefined || (typeof ifRange === 'string' && ifRangeHolds(ifRange, file, others));
   const rangeHeader = rangeApplies ? req.headers.range : undefined;
   const range = parseRange(rangeHeader, file.size);
   if (range === 'unsatisfiable') {
-    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}`, 'Content-Length': 0 });
+    res.writeHead(416, {
+      ...headers,
+      'Content-Range': `bytes */${file.size}`,
+      'Content-Length': 0,
+    });
     return void res.end();
   }
   const start = range?.start ?? 0;
@@ -122,15 +146,31 @@ async function serveFile(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   if (file.text !== undefined) return void res.end(Buffer.from(file.text).subarray(start, end + 1));
   const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
   // A reader that takes nothing for the stall bound is cut: its socket goes, the stream with it.
-  const stream = await deps.streams.open(file, 'http', remote, { start, end, onStall: () => res.destroy() });
+  const stream = await deps.streams.open(file, 'http', remote, {
+    start,
+    end,
+    onStall: () => res.destroy(),
+  });
   const t0 = Date.now();
   try {
     await pipeline(stream.chunks, res);
     if (file.part === 'dev' || file.part === 'firmware') {
-      deps.log.info({ remote, file: fileName, sha1: file.version.sha1, bytes: end - start + 1, ms: Date.now() - t0 }, 'http stream done');
+      deps.log.info(
+        {
+          remote,
+          file: fileName,
+          sha1: file.version.sha1,
+          bytes: end - start + 1,
+          ms: Date.now() - t0,
+        },
+        'http stream done',
+      );
     }
   } catch (err) {
-    deps.log.warn({ file: fileName, remote, err: (err as Error).message }, 'http stream ended early');
+    deps.log.warn(
+      { file: fileName, remote, err: (err as Error).message },
+      'http stream ended early',
+    );
   } finally {
     stream.close();
   }
@@ -144,7 +184,9 @@ export function createHttpServer(deps: HttpDeps): Server {
     const isRead = req.method === 'GET' || req.method === 'HEAD';
     const handle = async (): Promise<void> => {
       if (path === '/healthz') {
-        return isRead ? sendJson(res, 200, { status: 'ok' }, req.method === 'HEAD') : sendJson(res, 405, { error: 'method_not_allowed' });
+        return isRead
+          ? sendJson(res, 200, { status: 'ok' }, req.method === 'HEAD')
+          : sendJson(res, 405, { error: 'method_not_allowed' });
       }
       if (path === '/api/v1/catalog') {
         if (!tokenMatches(req.headers.authorization, deps.catalogToken)) {

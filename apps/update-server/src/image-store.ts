@@ -34,7 +34,9 @@ const versionSchema = z.object({
 });
 export type ImageVersion = z.infer<typeof versionSchema>;
 /** index.json written before rootSha256 existed: computed once on load, then saved. */
-const storedVersionSchema = versionSchema.extend({ rootSha256: versionSchema.shape.rootSha256.optional() });
+const storedVersionSchema = versionSchema.extend({
+  rootSha256: versionSchema.shape.rootSha256.optional(),
+});
 
 const fetchStatusSchema = z.object({
   state: z.enum(['never', 'ok', 'error']),
@@ -58,7 +60,9 @@ const recordSchema = z.object({
     .nullable()
     .default(null),
 });
-export type ImageRecord = Omit<z.infer<typeof recordSchema>, 'versions'> & { versions: ImageVersion[] };
+export type ImageRecord = Omit<z.infer<typeof recordSchema>, 'versions'> & {
+  versions: ImageVersion[];
+};
 
 export type FetchOutcome = 'published' | 'unchanged' | 'reactivated';
 export type ServedPart = 'raw' | 'sha' | 'dev' | 'firmware';
@@ -83,7 +87,8 @@ export interface ServedFile {
  * `NAME@<hash>.raw[.sha|.dev|.firmware]` where hash is a root prefix hash (the newest kept version
  * with it) or a whole-image sha1.
  */
-const FILE_RE = /^(?<base>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:@(?<pin>[0-9a-f]{40}))?\.raw(?<suffix>\.sha|\.dev|\.firmware)?$/;
+const FILE_RE =
+  /^(?<base>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:@(?<pin>[0-9a-f]{40}))?\.raw(?<suffix>\.sha|\.dev|\.firmware)?$/;
 
 export function parsePublishedName(
   fileName: string,
@@ -92,7 +97,14 @@ export function parsePublishedName(
   const base = m?.groups?.base;
   if (!m || !base) return undefined;
   const suffix = m.groups?.suffix;
-  const part: ServedPart = suffix === '.sha' ? 'sha' : suffix === '.dev' ? 'dev' : suffix === '.firmware' ? 'firmware' : 'raw';
+  const part: ServedPart =
+    suffix === '.sha'
+      ? 'sha'
+      : suffix === '.dev'
+        ? 'dev'
+        : suffix === '.firmware'
+          ? 'firmware'
+          : 'raw';
   return { base, pin: m.groups?.pin, part };
 }
 
@@ -114,7 +126,10 @@ export interface ImageHashes {
  * partition (`root`, a byte range) the root prefix hash (sha1 of its first 10 MiB, what
  * `os-update --check` compares) and the sha256 of all of it (what a device's slot must hash to).
  */
-export async function hashImage(path: string, root: { offset: number; size: number }): Promise<ImageHashes> {
+export async function hashImage(
+  path: string,
+  root: { offset: number; size: number },
+): Promise<ImageHashes> {
   const whole = createHash('sha1');
   const prefix = createHash('sha1');
   const rootHash = createHash('sha256');
@@ -132,15 +147,29 @@ export async function hashImage(path: string, root: { offset: number; size: numb
     if (from < prefixTo) prefix.update(chunk.subarray(from - pos, prefixTo - pos));
     pos = end;
   }
-  if (pos < rootEnd) throw new Error(`image is shorter (${pos} bytes) than its p.lxreadonly partition ends (${rootEnd})`);
-  return { sha1: whole.digest('hex'), rootPrefixHash: prefix.digest('hex'), rootSha256: rootHash.digest('hex') };
+  if (pos < rootEnd)
+    throw new Error(
+      `image is shorter (${pos} bytes) than its p.lxreadonly partition ends (${rootEnd})`,
+    );
+  return {
+    sha1: whole.digest('hex'),
+    rootPrefixHash: prefix.digest('hex'),
+    rootSha256: rootHash.digest('hex'),
+  };
 }
 
 /** sha256 of a byte range of a file (a kept version's root partition, for an old index). */
-async function sha256OfRange(path: string, range: { offset: number; size: number }): Promise<string> {
+async function sha256OfRange(
+  path: string,
+  range: { offset: number; size: number },
+): Promise<string> {
   const hash = createHash('sha256');
   if (range.size === 0) return hash.digest('hex');
-  const stream = createReadStream(path, { start: range.offset, end: range.offset + range.size - 1, highWaterMark: 1024 * 1024 });
+  const stream = createReadStream(path, {
+    start: range.offset,
+    end: range.offset + range.size - 1,
+    highWaterMark: 1024 * 1024,
+  });
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
@@ -167,7 +196,9 @@ export class ImageStore {
     for (const name of await readdir(this.versionsDir)) {
       if (!IMAGE_BASE_RE.test(name)) continue;
       try {
-        const raw: unknown = JSON.parse(await readFile(join(this.versionsDir, name, 'index.json'), 'utf8'));
+        const raw: unknown = JSON.parse(
+          await readFile(join(this.versionsDir, name, 'index.json'), 'utf8'),
+        );
         const stored = recordSchema.parse(raw);
         // Keep only versions whose file is really there; hash the root of versions from an index
         // older than rootSha256 (once: the index is saved with it).
@@ -175,7 +206,13 @@ export class ImageStore {
         let upgraded = false;
         for (const v of stored.versions) {
           const path = this.versionPath(name, v.sha1);
-          if (!(await stat(path).then(() => true, () => false))) continue;
+          if (
+            !(await stat(path).then(
+              () => true,
+              () => false,
+            ))
+          )
+            continue;
           if (v.rootSha256) present.push({ ...v, rootSha256: v.rootSha256 });
           else {
             present.push({ ...v, rootSha256: await sha256OfRange(path, v.root) });
@@ -186,9 +223,11 @@ export class ImageStore {
         // Version files the index does not know (a crash between rename and index write) are dropped.
         for (const file of await readdir(join(this.versionsDir, name))) {
           const sha1 = /^([0-9a-f]{40})\.raw$/.exec(file)?.[1];
-          if (sha1 && !present.some((v) => v.sha1 === sha1)) await rm(join(this.versionsDir, name, file), { force: true });
+          if (sha1 && !present.some((v) => v.sha1 === sha1))
+            await rm(join(this.versionsDir, name, file), { force: true });
         }
-        if (!present.some((v) => v.sha1 === record.currentSha1)) record.currentSha1 = present[0]?.sha1 ?? null;
+        if (!present.some((v) => v.sha1 === record.currentSha1))
+          record.currentSha1 = present[0]?.sha1 ?? null;
         this.records.set(name, record);
         if (upgraded) await this.save(record);
       } catch {
@@ -213,7 +252,13 @@ export class ImageStore {
         source,
         currentSha1: null,
         versions: [],
-        fetch: { state: 'never', lastAttemptAt: null, lastSuccessAt: null, lastChangeAt: null, lastError: null },
+        fetch: {
+          state: 'never',
+          lastAttemptAt: null,
+          lastSuccessAt: null,
+          lastChangeAt: null,
+          lastError: null,
+        },
         upstream: null,
       };
       this.records.set(name, record);
@@ -239,7 +284,11 @@ export class ImageStore {
    * or notes that it is unchanged. Throws (leaving the current version alone) when the image is
    * not an EOS disk: no GPT, no p.lxreadonly or p.UEFI, or shorter than its partition table says.
    */
-  async accept(name: string, source: string, stagedPath: string): Promise<{ outcome: FetchOutcome; version: ImageVersion }> {
+  async accept(
+    name: string,
+    source: string,
+    stagedPath: string,
+  ): Promise<{ outcome: FetchOutcome; version: ImageVersion }> {
     const record = this.ensure(name, source);
     // The partition table is in the first KiBs; then one pass over the image hashes everything.
     const layout = await readGptFile(stagedPath);
@@ -285,13 +334,21 @@ export class ImageStore {
     const tmp = `${rawLink}.${randomBytes(6).toString('hex')}.tmp`;
     await link(this.versionPath(record.name, version.sha1), tmp);
     await rename(tmp, rawLink);
-    await writeFileAtomic(join(this.publishDir, `${record.name}.raw.sha`), `${version.sha1}  ${record.name}.raw\n`, PUBLISHED_MODE);
+    await writeFileAtomic(
+      join(this.publishDir, `${record.name}.raw.sha`),
+      `${version.sha1}  ${record.name}.raw\n`,
+      PUBLISHED_MODE,
+    );
     await this.save(record);
   }
 
   async save(record: ImageRecord): Promise<void> {
     await mkdir(join(this.versionsDir, record.name), { recursive: true });
-    await writeFileAtomic(join(this.versionsDir, record.name, 'index.json'), `${JSON.stringify(record, null, 2)}\n`, PUBLISHED_MODE);
+    await writeFileAtomic(
+      join(this.versionsDir, record.name, 'index.json'),
+      `${JSON.stringify(record, null, 2)}\n`,
+      PUBLISHED_MODE,
+    );
   }
 
   /** Drops versions beyond `keepVersions` (newest kept); a version being streamed waits for a later prune. */
@@ -324,11 +381,19 @@ export class ImageStore {
     const record = this.records.get(parsed.base);
     if (!record) return undefined;
     const version = parsed.pin
-      ? (record.versions.find((v) => v.rootPrefixHash === parsed.pin) ?? record.versions.find((v) => v.sha1 === parsed.pin))
+      ? (record.versions.find((v) => v.rootPrefixHash === parsed.pin) ??
+        record.versions.find((v) => v.sha1 === parsed.pin))
       : this.current(record);
     if (!version) return undefined;
     const path = this.versionPath(record.name, version.sha1);
-    const base = { fileName, image: record.name, part: parsed.part, version, pinned: parsed.pin !== undefined, path };
+    const base = {
+      fileName,
+      image: record.name,
+      part: parsed.part,
+      version,
+      pinned: parsed.pin !== undefined,
+      path,
+    };
     switch (parsed.part) {
       case 'raw':
         return { ...base, offset: 0, size: version.imageBytes };

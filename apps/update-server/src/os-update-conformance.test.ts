@@ -13,7 +13,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from './catalog';
 import { locateEosReference, missingEosReferenceVerdict } from './testing/eos-reference';
-import { partitionBytes, publicKey, sshArgs, sshKeygen, tempDir, writeAuthorizedKeys } from './testing/fixtures';
+import {
+  partitionBytes,
+  publicKey,
+  sshArgs,
+  sshKeygen,
+  tempDir,
+  writeAuthorizedKeys,
+} from './testing/fixtures';
 import { startUpdateServer, type RunningUpdateServer } from './update-server';
 
 const RUNS = 20;
@@ -36,7 +43,12 @@ interface Run {
 }
 
 /** Runs a command in its own process group; past `limit` the whole group is killed and it fails. */
-async function runBounded(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe'): Promise<Run> {
+async function runBounded(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin: 'ignore' | 'pipe',
+): Promise<Run> {
   const t0 = Date.now();
   const child = spawn(cmd, args, { env, stdio: [stdin, 'pipe', 'pipe'], detached: true });
   const out: Buffer[] = [];
@@ -51,7 +63,10 @@ async function runBounded(cmd: string, args: string[], env: NodeJS.ProcessEnv, s
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   child.stdin?.destroy();
-  if (timedOut) throw new Error(`${cmd} ${args.join(' ')} hung: killed after ${RUN_LIMIT_MS} ms; stdout ${Buffer.concat(out).toString().slice(0, 300)}`);
+  if (timedOut)
+    throw new Error(
+      `${cmd} ${args.join(' ')} hung: killed after ${RUN_LIMIT_MS} ms; stdout ${Buffer.concat(out).toString().slice(0, 300)}`,
+    );
   return { code, stdout: Buffer.concat(out), stderr, ms: Date.now() - t0 };
 }
 
@@ -67,17 +82,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 async function catalog(server: RunningUpdateServer): Promise<Catalog> {
-  const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/catalog`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/catalog`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
   return (await res.json()) as Catalog;
 }
 
 /** Polls the catalog until no stream is active; returns how long that took, or throws. */
-async function streamsReleased(server: RunningUpdateServer, limitMs = RELEASE_LIMIT_MS): Promise<number> {
+async function streamsReleased(
+  server: RunningUpdateServer,
+  limitMs = RELEASE_LIMIT_MS,
+): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const active = (await catalog(server)).server.activeStreams;
     if (active.length === 0) return Date.now() - t0;
-    if (Date.now() - t0 > limitMs) throw new Error(`streams still active after ${limitMs} ms: ${JSON.stringify(active)}`);
+    if (Date.now() - t0 > limitMs)
+      throw new Error(`streams still active after ${limitMs} ms: ${JSON.stringify(active)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -99,7 +120,9 @@ function summary(label: string, runs: Run[]): string {
 if (verdict === 'fail') {
   describe('EOS os-update conformance', () => {
     it('has EOS reference scripts to run (required under CI=true)', () => {
-      throw new Error(`${ref.found ? '' : ref.reason}; set EOS_REFERENCE_DIR or put them at ../shared/eos-reference`);
+      throw new Error(
+        `${ref.found ? '' : ref.reason}; set EOS_REFERENCE_DIR or put them at ../shared/eos-reference`,
+      );
     });
   });
 } else if (verdict === 'not-run' && !ref.found) {
@@ -145,10 +168,14 @@ if (verdict === 'fail') {
 
   /** An ssh reading .raw.dev whose stdout nobody reads: the stream stops mid-partition. */
   const startReader = async (server: RunningUpdateServer): Promise<ChildProcess> => {
-    const child = spawn('/usr/bin/ssh', sshArgs(key, server.sshPort, `sudo cat ${EOS_DIR}/${NAME}.raw.dev`), {
-      stdio: ['pipe', 'pipe', 'ignore'],
-      detached: true,
-    });
+    const child = spawn(
+      '/usr/bin/ssh',
+      sshArgs(key, server.sshPort, `sudo cat ${EOS_DIR}/${NAME}.raw.dev`),
+      {
+        stdio: ['pipe', 'pipe', 'ignore'],
+        detached: true,
+      },
+    );
     await streamsActive(server, 1);
     return child;
   };
@@ -176,7 +203,10 @@ if (verdict === 'fail') {
     writeFileSync(currentRoot, partitionBytes(v1.path, v1.root));
     const bin = join(tmp.path, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'findmnt'), `#!/bin/sh\n# stand-in: the running root device\necho ${currentRoot}\n`);
+    writeFileSync(
+      join(bin, 'findmnt'),
+      `#!/bin/sh\n# stand-in: the running root device\necho ${currentRoot}\n`,
+    );
     chmodSync(join(bin, 'findmnt'), 0o755);
     env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   });
@@ -191,57 +221,97 @@ if (verdict === 'fail') {
       await server.stop();
     });
 
-    it(`os-update --check exits ${RUNS} times in a row with the right hashes and frees each stream`, { timeout: RUNS * RUN_LIMIT_MS }, async () => {
-      const runs: Run[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        // Half with ssh's stdin at EOF (/dev/null), half with it open: both ways sshd ends differ.
-        const run = await runBounded(osUpdate, osUpdateArgs(server, '--check', '--read', NAME), env, i % 2 ? 'pipe' : 'ignore');
-        const lines = run.stdout.toString().split('\n');
-        expect(lines, run.stderr).toContain(`Current OS: ${v1.rootPrefixHash}  -`);
-        expect(lines).toContain(`Update OS : ${v2.rootPrefixHash}  -`);
-        expect(run.code).toBe(1); // different: an update is available
-        await streamsReleased(server);
-        runs.push(run);
-      }
-      console.log(summary('os-update --check', runs));
-      // The pinned running version: "not different", exit 0.
-      const same = await runBounded(osUpdate, osUpdateArgs(server, '--check', '--read', `${NAME}@${v1.rootPrefixHash}`), env, 'ignore');
-      expect(same.stdout.toString()).toContain('Update stream not different from current OS');
-      expect(same.code).toBe(0);
-    });
+    it(
+      `os-update --check exits ${RUNS} times in a row with the right hashes and frees each stream`,
+      { timeout: RUNS * RUN_LIMIT_MS },
+      async () => {
+        const runs: Run[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          // Half with ssh's stdin at EOF (/dev/null), half with it open: both ways sshd ends differ.
+          const run = await runBounded(
+            osUpdate,
+            osUpdateArgs(server, '--check', '--read', NAME),
+            env,
+            i % 2 ? 'pipe' : 'ignore',
+          );
+          const lines = run.stdout.toString().split('\n');
+          expect(lines, run.stderr).toContain(`Current OS: ${v1.rootPrefixHash}  -`);
+          expect(lines).toContain(`Update OS : ${v2.rootPrefixHash}  -`);
+          expect(run.code).toBe(1); // different: an update is available
+          await streamsReleased(server);
+          runs.push(run);
+        }
+        console.log(summary('os-update --check', runs));
+        // The pinned running version: "not different", exit 0.
+        const same = await runBounded(
+          osUpdate,
+          osUpdateArgs(server, '--check', '--read', `${NAME}@${v1.rootPrefixHash}`),
+          env,
+          'ignore',
+        );
+        expect(same.stdout.toString()).toContain('Update stream not different from current OS');
+        expect(same.code).toBe(0);
+      },
+    );
 
-    it(`os-update --read NAME.raw.dev streams the whole root partition ${RUNS} times in a row`, { timeout: RUNS * RUN_LIMIT_MS }, async () => {
-      const runs: Run[] = [];
-      const want = sha256(v2Root);
-      for (let i = 0; i < RUNS; i++) {
-        const run = await runBounded(osUpdate, osUpdateArgs(server, '--read', `${NAME}.raw.dev`), env, i % 2 ? 'pipe' : 'ignore');
-        expect(run.stderr).toBe('');
-        expect(run.code).toBe(0);
-        expect(run.stdout.length).toBe(v2.root.size);
-        expect(sha256(run.stdout)).toBe(want);
-        runs.push(run);
-      }
-      await streamsReleased(server);
-      console.log(summary('os-update --read NAME.raw.dev', runs));
-    });
+    it(
+      `os-update --read NAME.raw.dev streams the whole root partition ${RUNS} times in a row`,
+      { timeout: RUNS * RUN_LIMIT_MS },
+      async () => {
+        const runs: Run[] = [];
+        const want = sha256(v2Root);
+        for (let i = 0; i < RUNS; i++) {
+          const run = await runBounded(
+            osUpdate,
+            osUpdateArgs(server, '--read', `${NAME}.raw.dev`),
+            env,
+            i % 2 ? 'pipe' : 'ignore',
+          );
+          expect(run.stderr).toBe('');
+          expect(run.code).toBe(0);
+          expect(run.stdout.length).toBe(v2.root.size);
+          expect(sha256(run.stdout)).toBe(want);
+          runs.push(run);
+        }
+        await streamsReleased(server);
+        console.log(summary('os-update --read NAME.raw.dev', runs));
+      },
+    );
 
     it("ends channels exactly as OpenSSH's sshd does (client side traced with ssh -vvv)", async () => {
       // sshd 9.2 with a forced `cat`, traced the same way: these are its sequences.
       const trace = async (pipeline: string, stdin: 'ignore' | 'pipe'): Promise<string[]> => {
         const log = join(tmp.path, `trace-${Date.now()}.log`);
-        const ssh = sshArgs(key, server.sshPort, `sudo cat ${EOS_DIR}/${NAME}.raw.dev`, ['-vvv', '-E', log]).map((a) => `'${a}'`);
-        await runBounded('/bin/bash', ['-c', `/usr/bin/ssh ${ssh.join(' ')} | ${pipeline}`], env, stdin);
+        const ssh = sshArgs(key, server.sshPort, `sudo cat ${EOS_DIR}/${NAME}.raw.dev`, [
+          '-vvv',
+          '-E',
+          log,
+        ]).map((a) => `'${a}'`);
+        await runBounded(
+          '/bin/bash',
+          ['-c', `/usr/bin/ssh ${ssh.join(' ')} | ${pipeline}`],
+          env,
+          stdin,
+        );
         return readFileSync(log, 'utf8')
           .split('\n')
           .flatMap((l) => {
-            const m = /rtype (exit-status|exit-signal|eow@openssh\.com)|channel 0: rcvd (eof|close)/.exec(l);
+            const m =
+              /rtype (exit-status|exit-signal|eow@openssh\.com)|channel 0: rcvd (eof|close)/.exec(
+                l,
+              );
             return m ? [m[1] ?? m[2] ?? ''] : [];
           });
       };
       const check = 'dd bs=10M count=1 iflag=fullblock 2>/dev/null | sha1sum';
       expect(await trace(check, 'pipe')).toEqual(['exit-signal', 'eow@openssh.com', 'close']);
       expect(await trace(check, 'ignore')).toEqual(['exit-signal', 'close']);
-      expect(await trace('sha1sum', 'pipe')).toEqual(['exit-status', 'eow@openssh.com', 'eof', 'close']);
+      expect(await trace('sha1sum', 'pipe')).toEqual([
+        'exit-status',
+        'eow@openssh.com',
+        'eof',
+        'close',
+      ]);
       expect(await trace('sha1sum', 'ignore')).toEqual(['exit-status', 'eof', 'close']);
       await streamsReleased(server);
     });
@@ -275,7 +345,12 @@ if (verdict === 'fail') {
     });
 
     it('an HTTP client that stops reading: cut after the stall bound', async () => {
-      const req = request({ host: '127.0.0.1', port: server.httpPort, path: `/os-images/${NAME}.raw.dev`, agent: false });
+      const req = request({
+        host: '127.0.0.1',
+        port: server.httpPort,
+        path: `/os-images/${NAME}.raw.dev`,
+        agent: false,
+      });
       req.end();
       const [res] = (await once(req, 'response')) as [IncomingMessage];
       res.pause();

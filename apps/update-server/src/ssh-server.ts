@@ -14,7 +14,14 @@ import ssh2 from 'ssh2';
 import type { AuthContext, CipherAlgorithm, Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { EOS_PUBLISH_DIR } from './config';
 import type { ImageStore } from './image-store';
-import { clientInputOpen, destroyConnection, emitEowOnChannels, EOW, sendEow, serverOutputOpen } from './ssh2-openssh';
+import {
+  clientInputOpen,
+  destroyConnection,
+  emitEowOnChannels,
+  EOW,
+  sendEow,
+  serverOutputOpen,
+} from './ssh2-openssh';
 import type { StreamRegistry } from './stream-registry';
 
 const { Server, utils } = ssh2;
@@ -54,7 +61,8 @@ export async function loadOrCreateHostKey(path: string, log: Logger): Promise<st
   return pair.private;
 }
 
-const KEY_RE = /(?:^|\s)((?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521))\s+[A-Za-z0-9+/]+={0,3})(?:\s|$)/;
+const KEY_RE =
+  /(?:^|\s)((?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521))\s+[A-Za-z0-9+/]+={0,3})(?:\s|$)/;
 
 /** Parses authorized_keys: one key per line, options before the key type are ignored. */
 export function parseAuthorizedKeys(text: string): ParsedKey[] {
@@ -84,7 +92,8 @@ export function parseExec(command: string, publishDir: string): ExecRequest {
   const dir = dirs.find((d) => path.startsWith(`${d}/`));
   if (!dir) return { kind: 'refused' };
   const fileName = path.slice(dir.length + 1);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9a-f]{40})?\.raw\.(dev|firmware)$/.test(fileName)) return { kind: 'refused' };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9a-f]{40})?\.raw\.(dev|firmware)$/.test(fileName))
+    return { kind: 'refused' };
   return { kind: m[1] === 'test -e' ? 'test' : 'cat', path, fileName };
 }
 
@@ -138,7 +147,9 @@ function writeStderr(channel: ServerChannel, text: string): Promise<void> {
   return new Promise((resolve) => channel.stderr.write(text, () => resolve()));
 }
 
-export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { connections: Set<Connection> } {
+export function createSshServer(
+  deps: SshDeps,
+): InstanceType<typeof Server> & { connections: Set<Connection> } {
   const connections = new Set<Connection>();
   const refuse = async (channel: ServerChannel, command: string, remote: string): Promise<void> => {
     deps.log.warn({ remote, command }, 'ssh command refused');
@@ -153,7 +164,12 @@ export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { 
    * One exec. The stream stops at the first of: its end, the client's eow@openssh.com, the channel
    * or connection closing, or a stall (StreamRegistry): each releases the stream at once.
    */
-  const runExec = async (client: Connection, channel: ServerChannel, command: string, remote: string): Promise<void> => {
+  const runExec = async (
+    client: Connection,
+    channel: ServerChannel,
+    command: string,
+    remote: string,
+  ): Promise<void> => {
     const req = parseExec(command, deps.publishDir);
     if (req.kind === 'refused') return refuse(channel, command, remote);
     const file = deps.store.resolve(req.fileName);
@@ -226,70 +242,93 @@ export function createSshServer(deps: SshDeps): InstanceType<typeof Server> & { 
       // A peer that answers nothing for interval x countMax is dropped (its streams with it).
       keepaliveInterval: deps.keepaliveIntervalMs,
       keepaliveCountMax: deps.keepaliveCountMax,
-    }, (client, info) => {
-    const remote = `${info.ip}:${info.port}`;
-    try {
-      emitEowOnChannels(client);
-    } catch (err) {
-      deps.log.fatal({ err: (err as Error).message }, 'cannot serve SSH like sshd; refusing connections');
-      return void client.end();
-    }
-    connections.add(client);
-    // Like sshd's LoginGraceTime: a connection that does not authenticate in time is dropped.
-    const loginGrace = setTimeout(() => client.end(), LOGIN_GRACE_MS);
-    client.on('close', () => {
-      clearTimeout(loginGrace);
-      connections.delete(client);
-    });
-    client.on('error', (err) => deps.log.debug({ remote, err: err.message }, 'ssh client error'));
-    client.on('authentication', (ctx) => {
-      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
-      readFile(deps.authorizedKeysFile, 'utf8')
-        .then(parseAuthorizedKeys, (err: Error) => {
-          deps.log.error({ err: err.message, file: deps.authorizedKeysFile }, 'cannot read authorized keys');
-          return [];
-        })
-        .then((keys) => {
-          const key = keyMatches(ctx, keys);
-          if (!key) {
-            deps.log.warn({ remote, user: ctx.username }, 'ssh key not authorized');
-            return ctx.reject(['publickey']);
-          }
-          // Without a signature the client only asks whether the key would do.
-          if (ctx.signature && ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
-            return ctx.reject(['publickey']);
-          }
-          ctx.accept();
-        })
-        .catch(() => ctx.reject());
-    });
-    client.on('ready', () => {
-      clearTimeout(loginGrace);
-      client.on('session', (accept) => {
-        const session = accept();
-        session.on('exec', (acceptExec, _reject, execInfo) => {
-          const channel = acceptExec();
-          // Read (and drop) what the client sends: ssh2 only reports a channel's close after its
-          // input ended, and input nobody reads would never end.
-          channel.resume();
-          channel.on('error', (err: Error) => deps.log.debug({ remote, err: err.message }, 'ssh channel error'));
-          runExec(client, channel, execInfo.command, remote).catch((err: unknown) => {
-            deps.log.error({ remote, err: (err as Error).message }, 'ssh exec failed');
-            endExec(channel, { exitStatus: 1 });
-          });
-        });
-        const deny = (name: string) => (_accept: unknown, reject?: () => void) => {
-          deps.log.warn({ remote, request: name }, 'ssh request refused');
-          reject?.();
-        };
-        for (const name of ['pty', 'shell', 'sftp', 'subsystem', 'x11', 'auth-agent', 'signal', 'env']) {
-          session.on(name, deny(name));
-        }
+    },
+    (client, info) => {
+      const remote = `${info.ip}:${info.port}`;
+      try {
+        emitEowOnChannels(client);
+      } catch (err) {
+        deps.log.fatal(
+          { err: (err as Error).message },
+          'cannot serve SSH like sshd; refusing connections',
+        );
+        return void client.end();
+      }
+      connections.add(client);
+      // Like sshd's LoginGraceTime: a connection that does not authenticate in time is dropped.
+      const loginGrace = setTimeout(() => client.end(), LOGIN_GRACE_MS);
+      client.on('close', () => {
+        clearTimeout(loginGrace);
+        connections.delete(client);
       });
-      client.on('tcpip', (_accept, reject) => reject());
-      client.on('openssh.streamlocal', (_accept, reject) => reject());
-      client.on('request', (_accept, reject) => reject?.());
-    });
-  });
+      client.on('error', (err) => deps.log.debug({ remote, err: err.message }, 'ssh client error'));
+      client.on('authentication', (ctx) => {
+        if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+        readFile(deps.authorizedKeysFile, 'utf8')
+          .then(parseAuthorizedKeys, (err: Error) => {
+            deps.log.error(
+              { err: err.message, file: deps.authorizedKeysFile },
+              'cannot read authorized keys',
+            );
+            return [];
+          })
+          .then((keys) => {
+            const key = keyMatches(ctx, keys);
+            if (!key) {
+              deps.log.warn({ remote, user: ctx.username }, 'ssh key not authorized');
+              return ctx.reject(['publickey']);
+            }
+            // Without a signature the client only asks whether the key would do.
+            if (
+              ctx.signature &&
+              ctx.blob &&
+              key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true
+            ) {
+              return ctx.reject(['publickey']);
+            }
+            ctx.accept();
+          })
+          .catch(() => ctx.reject());
+      });
+      client.on('ready', () => {
+        clearTimeout(loginGrace);
+        client.on('session', (accept) => {
+          const session = accept();
+          session.on('exec', (acceptExec, _reject, execInfo) => {
+            const channel = acceptExec();
+            // Read (and drop) what the client sends: ssh2 only reports a channel's close after its
+            // input ended, and input nobody reads would never end.
+            channel.resume();
+            channel.on('error', (err: Error) =>
+              deps.log.debug({ remote, err: err.message }, 'ssh channel error'),
+            );
+            runExec(client, channel, execInfo.command, remote).catch((err: unknown) => {
+              deps.log.error({ remote, err: (err as Error).message }, 'ssh exec failed');
+              endExec(channel, { exitStatus: 1 });
+            });
+          });
+          const deny = (name: string) => (_accept: unknown, reject?: () => void) => {
+            deps.log.warn({ remote, request: name }, 'ssh request refused');
+            reject?.();
+          };
+          for (const name of [
+            'pty',
+            'shell',
+            'sftp',
+            'subsystem',
+            'x11',
+            'auth-agent',
+            'signal',
+            'env',
+          ]) {
+            session.on(name, deny(name));
+          }
+        });
+        client.on('tcpip', (_accept, reject) => reject());
+        client.on('openssh.streamlocal', (_accept, reject) => reject());
+        client.on('request', (_accept, reject) => reject?.());
+      });
+    },
+  );
   return Object.assign(server, { connections });
 }

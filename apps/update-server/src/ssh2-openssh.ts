@@ -47,11 +47,12 @@ function internals(client: Connection): Ssh2Client {
     typeof c._sock?.destroy !== 'function' ||
     typeof sendPacket !== 'function'
   ) {
-    throw new Error('ssh2 internals changed (expected ssh2 1.17.0): eow@openssh.com cannot be handled');
+    throw new Error(
+      'ssh2 internals changed (expected ssh2 1.17.0): eow@openssh.com cannot be handled',
+    );
   }
   return c as Ssh2Client;
 }
-
 
 /**
  * Emits `EOW` on the exec/shell channel when the client sends `eow@openssh.com` (want_reply is
@@ -60,7 +61,13 @@ function internals(client: Connection): Ssh2Client {
 export function emitEowOnChannels(client: Connection): void {
   const c = internals(client);
   const original = c._protocol._handlers.CHANNEL_REQUEST as (...args: unknown[]) => unknown;
-  c._protocol._handlers.CHANNEL_REQUEST = (p: unknown, recipient: number, type: string, wantReply: boolean, data: unknown) => {
+  c._protocol._handlers.CHANNEL_REQUEST = (
+    p: unknown,
+    recipient: number,
+    type: string,
+    wantReply: boolean,
+    data: unknown,
+  ) => {
     if (type !== EOW) return original(p, recipient, type, wantReply, data);
     const session = c._chanMgr.get(recipient) as { _channel?: ServerChannel } | undefined;
     session?._channel?.emit(EOW);

@@ -10,8 +10,7 @@ export const EOS_REFERENCE_ENV = 'EOS_REFERENCE_DIR';
 export const EOS_REFERENCE_DEFAULT = '../shared/eos-reference';
 
 export type EosReference =
-  | { found: true; dir: string; osUpdate: string }
-  | { found: false; dir: string; reason: string };
+  { found: true; dir: string; osUpdate: string } | { found: false; dir: string; reason: string };
 
 /** The repository root: the nearest directory above `from` whose package.json has workspaces. */
 export function repositoryRoot(from: string = import.meta.dirname): string {
@@ -19,12 +18,14 @@ export function repositoryRoot(from: string = import.meta.dirname): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { workspaces?: unknown }).workspaces) return dir;
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { workspaces?: unknown }).workspaces)
+          return dir;
       } catch {
         // not the root's package.json; keep looking up
       }
     }
-    if (dirname(dir) === dir) throw new Error(`no repository root (package.json with workspaces) above ${from}`);
+    if (dirname(dir) === dir)
+      throw new Error(`no repository root (package.json with workspaces) above ${from}`);
   }
 }
 
@@ -32,13 +33,24 @@ export function locateEosReference(env: NodeJS.ProcessEnv = process.env): EosRef
   const setting = env[EOS_REFERENCE_ENV]?.trim() || EOS_REFERENCE_DEFAULT;
   const root = repositoryRoot();
   const dir = isAbsolute(setting) ? setting : resolve(root, setting);
-  const how = env[EOS_REFERENCE_ENV] ? `${EOS_REFERENCE_ENV}=${setting}` : `default ${EOS_REFERENCE_DEFAULT} from ${root}`;
+  const how = env[EOS_REFERENCE_ENV]
+    ? `${EOS_REFERENCE_ENV}=${setting}`
+    : `default ${EOS_REFERENCE_DEFAULT} from ${root}`;
   const osUpdate = join(dir, 'os-update');
-  if (!existsSync(dir)) return { found: false, dir, reason: `EOS's reference scripts not found: ${dir} does not exist (${how})` };
+  if (!existsSync(dir))
+    return {
+      found: false,
+      dir,
+      reason: `EOS's reference scripts not found: ${dir} does not exist (${how})`,
+    };
   try {
     accessSync(osUpdate, constants.X_OK);
   } catch {
-    return { found: false, dir, reason: `EOS's reference scripts incomplete: ${osUpdate} is missing or not executable (${how})` };
+    return {
+      found: false,
+      dir,
+      reason: `EOS's reference scripts incomplete: ${osUpdate} is missing or not executable (${how})`,
+    };
   }
   return { found: true, dir, osUpdate };
 }
@@ -47,7 +59,10 @@ export function locateEosReference(env: NodeJS.ProcessEnv = process.env): EosRef
  * What a conformance suite does when the scripts are missing: under CI=true that is an error
  * (throw it from a test); elsewhere the suite is reported as not run, with the reason.
  */
-export function missingEosReferenceVerdict(ref: EosReference, env: NodeJS.ProcessEnv = process.env): 'fail' | 'not-run' | 'run' {
+export function missingEosReferenceVerdict(
+  ref: EosReference,
+  env: NodeJS.ProcessEnv = process.env,
+): 'fail' | 'not-run' | 'run' {
   if (ref.found) return 'run';
   return env.CI === 'true' || env.CI === '1' ? 'fail' : 'not-run';
 }
