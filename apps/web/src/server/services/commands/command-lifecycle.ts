@@ -18,7 +18,7 @@
 //   command is ignored (the result says more).
 // - Progress is coalesced: the latest report lives on the row; events only on a phase change, and
 //   events that change no state (device notes) are capped per command.
-import type { Db, Prisma } from '@eos-fleet/db';
+import { Prisma, type Db } from '@eos-fleet/db';
 import {
   COMMAND_TIMEOUTS,
   QUEUED_COMMAND_TTL_MS,
@@ -297,34 +297,45 @@ export async function recordCommandProgress(
   deviceId: string,
   frame: ProgressFrame,
 ): Promise<boolean> {
-  return db.$transaction(async (tx) => {
-    const command = await ownCommand(tx, deviceId, frame.commandId);
-    if (!command) return false;
-    if (isTerminal(command.state)) return true;
-    const progress = {
-      phase: frame.phase,
-      bytesWritten: frame.bytesWritten,
-      totalBytes: frame.totalBytes,
-      message: frame.message,
-      at: new Date().toISOString(),
-    };
-    const previous = (command.progress as { phase?: string } | null)?.phase;
-    await tx.command.updateMany({
-      where: { id: command.id, state: { notIn: [...TERMINAL_COMMAND_STATES] } },
-      data: { progress, ackedAt: command.ackedAt ?? new Date() },
-    });
-    if (previous === frame.phase) return true;
-    const next = PHASE_STATES[frame.phase];
+  if (!z.uuid().safeParse(frame.commandId).success) return false;
+  const progress = {
+    phase: frame.phase,
+    bytesWritten: frame.bytesWritten,
+    totalBytes: frame.totalBytes,
+    message: frame.message,
+    at: new Date().toISOString(),
+  };
+  // the common case in one statement: the latest report on the row, and the phase it replaced
+  const updated = await db.$queryRaw<
+    { previous: string | null; state: CommandState; deviceNotes: number }[]
+  >`
+    update command c set
+      progress = ${JSON.stringify(progress)}::jsonb,
+      "ackedAt" = coalesce(c."ackedAt", now() at time zone 'utc'),
+      "updatedAt" = now() at time zone 'utc'
+    from (select id, progress->>'phase' as previous from command where id = ${frame.commandId}::uuid for update) old
+    where c.id = old.id and c."deviceId" = ${deviceId}::uuid
+      and c.state::text not in (${Prisma.join([...TERMINAL_COMMAND_STATES])})
+    returning old.previous, c.state::text as state, c."deviceNotes"`;
+  const row = updated[0];
+  if (!row) return (await ownCommand(db, deviceId, frame.commandId)) !== null; // finished: ignored
+  if (row.previous === frame.phase) return true;
+  const next = PHASE_STATES[frame.phase];
+  const forward = next !== undefined && TRANSITIONS[row.state].includes(next);
+  if (!forward && row.deviceNotes >= MAX_DEVICE_NOTES) return true; // a flood: nothing to add
+  await db.$transaction(async (tx) => {
+    const current = await tx.command.findUnique({ where: { id: frame.commandId } });
+    if (!current || isTerminal(current.state)) return;
     const moved =
-      next && next !== command.state && TRANSITIONS[command.state].includes(next)
-        ? await transition(tx, command.id, next, {
-            from: [command.state],
+      next && next !== current.state && TRANSITIONS[current.state].includes(next)
+        ? await transition(tx, current.id, next, {
+            from: [current.state],
             message: frame.message ?? frame.phase,
           })
         : null;
-    if (!moved) await deviceNote(tx, command.id, frame.message ?? frame.phase);
-    return true;
+    if (!moved) await deviceNote(tx, current.id, frame.message ?? frame.phase);
   });
+  return true;
 }
 
 /** The state a result says the command is in. */
@@ -411,7 +422,7 @@ export async function recordCommandResult(
       const moved = await transition(tx, command.id, truth, {
         from: [command.state],
         message,
-        data: frame.data ? (frame.data) : undefined,
+        data: frame.data ? frame.data : undefined,
         set: fields,
       });
       if (moved) return 'stored';
