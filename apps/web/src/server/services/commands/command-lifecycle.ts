@@ -133,7 +133,7 @@ async function deviceNote(
 }
 
 function minutes(ms: number): string {
-  return ms >= 3_600_000 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`;
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${Math.round(ms / 60_000)} min`;
 }
 
 // ---------------------------------------------------------------------------------- creation
