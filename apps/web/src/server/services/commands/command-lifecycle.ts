@@ -331,9 +331,10 @@ export async function recordCommandProgress(
         ? await transition(tx, current.id, next, {
             from: [current.state],
             message: frame.message ?? frame.phase,
+            data: progress,
           })
         : null;
-    if (!moved) await deviceNote(tx, current.id, frame.message ?? frame.phase);
+    if (!moved) await deviceNote(tx, current.id, frame.message ?? frame.phase, progress);
   });
   return true;
 }
@@ -378,7 +379,8 @@ export async function recordCommandResult(
         errorCode: frame.error?.code ?? null,
         finishedAt: frame.finishedAt,
       };
-      if (stored) {
+      // (a stored result on a command that is not finished was reset by hand: store it again)
+      if (stored && isTerminal(command.state)) {
         const same =
           stored.status === summary.status &&
           stored.errorCode === summary.errorCode &&
