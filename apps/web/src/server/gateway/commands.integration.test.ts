@@ -5,7 +5,12 @@ import { COMMAND_TIMEOUTS, commandResultDeadlineMs } from '@eos-fleet/shared/com
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type ServiceContext } from '../services/context';
-import { MAX_DEVICE_NOTES, expireOverdueCommands } from '../services/commands/command-lifecycle';
+import {
+  MAX_DEVICE_NOTES,
+  expireOverdueCommands,
+  recordCommandResult,
+  takeCommandsToSend,
+} from '../services/commands/command-lifecycle';
 import { cancelCommand, createCommand } from '../services/commands/commands';
 import { decommissionDevice } from '../services/devices/manage-device';
 import { createEnrollmentToken } from '../services/enrollment/enrollment-tokens';
@@ -158,6 +163,38 @@ describe('command lifecycle through the gateway', () => {
     expect((await third.next('command')).id).toBe(sent.id);
     expect(await third.next('cancel')).toEqual({ type: 'cancel', commandId: sent.id });
     third.close();
+  });
+
+  it('a cancel racing a delivery: either it was never sent and is cancelled, or it was sent and the cancel is a request', async () => {
+    const identity = newIdentity();
+    const first = await enroll(http.baseUrl, identity, token);
+    await first.next('welcome');
+    first.close();
+    await first.closed;
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const command = await createCommand(ctx, { deviceId: identity.deviceId, kind: 'check' });
+      const [sent, cancel] = await Promise.all([
+        takeCommandsToSend(app.db, identity.deviceId),
+        cancelCommand(ctx, { commandId: command.id }),
+      ]);
+      const wasSent = sent.some((delivery) => delivery.id === command.id);
+      expect(cancel.outcome).toBe(wasSent ? 'cancel_requested' : 'cancelled');
+      const row = await app.db.command.findUniqueOrThrow({ where: { id: command.id } });
+      expect(row.state).toBe(wasSent ? 'delivered' : 'cancelled');
+      outcomes.add(cancel.outcome);
+      // settle it so the next round starts alone
+      if (wasSent)
+        await recordCommandResult(app.db, identity.deviceId, {
+          type: 'result',
+          commandId: command.id,
+          kind: 'check',
+          status: 'failed',
+          error: { code: 'cancelled', message: 'not started' },
+          finishedAt: new Date().toISOString(),
+        });
+    }
+    console.info(`cancel vs delivery race outcomes seen: ${[...outcomes].join(', ')}`);
   });
 
   it('a result after the deadline is recorded and tells what really happened; a duplicate is stored once', async () => {
