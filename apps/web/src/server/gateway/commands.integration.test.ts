@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type ServiceContext } from '../services/context';
 import {
   MAX_DEVICE_NOTES,
+  cancelOrRequestCancel,
   expireOverdueCommands,
   recordCommandResult,
   takeCommandsToSend,
@@ -195,6 +196,17 @@ describe('command lifecycle through the gateway', () => {
         });
     }
     console.info(`cancel vs delivery race outcomes seen: ${[...outcomes].join(', ')}`);
+  });
+
+  it('a cancel requested while the LISTEN connection was down is sent on resync', async () => {
+    const { deviceId, connection } = await onlineDevice();
+    const command = await createCommand(ctx, { deviceId, kind: 'check' });
+    await connection.next('command');
+    // the request without its notification, as if the event was lost
+    await app.db.$transaction((tx) => cancelOrRequestCancel(tx, command.id, 'operator'));
+    http.gateway.resync();
+    expect(await connection.next('cancel')).toEqual({ type: 'cancel', commandId: command.id });
+    connection.close();
   });
 
   it('a result after the deadline is recorded and tells what really happened; a duplicate is stored once', async () => {

@@ -28,6 +28,7 @@ import {
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import {
+  cancelsRequested,
   expireOverdueCommands,
   recordCommandAck,
   recordCommandProgress,
@@ -383,7 +384,14 @@ export function createGateway(options: GatewayOptions) {
     },
     /** after missed events (the LISTEN connection dropped): deliver to every session again */
     resync() {
-      for (const session of byDevice.values()) enqueue(session, () => deliver(session));
+      for (const session of byDevice.values())
+        enqueue(session, async () => {
+          const sentBefore = [...session.sent];
+          await deliver(session); // sends the cancels of what it sends now
+          // a cancel requested while we were not listening, for a command sent on this connection
+          for (const commandId of await cancelsRequested(db, sentBefore))
+            send(session, { type: 'cancel', commandId });
+        });
     },
     stats() {
       return { connections: sessions.size, devices: byDevice.size, statements: reports.statements };

@@ -247,6 +247,20 @@ export async function takeCommandsToSend(
   });
 }
 
+/** Of `commandIds` (sent already), those with a cancel requested and no outcome yet. */
+export async function cancelsRequested(db: Db, commandIds: readonly string[]): Promise<string[]> {
+  if (!commandIds.length) return [];
+  const rows = await db.command.findMany({
+    where: {
+      id: { in: [...commandIds] },
+      cancelRequestedAt: { not: null },
+      state: { notIn: [...TERMINAL_COMMAND_STATES] },
+    },
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
+}
+
 // ------------------------------------------------------------------------- the device's frames
 
 /** A command of another device, or one that does not exist, is not the device's to touch. */
