@@ -22,19 +22,26 @@ import {
   type AuthFrame,
   type EnrollFrame,
   type FrameErrorCode,
+  type ResultFrame,
   type ServerFrame,
 } from '@eos-fleet/shared/protocol/index';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import {
-  commandsToDeliver,
-  markCommandsSent,
+  cancelsRequested,
+  expireOverdueCommands,
   recordCommandAck,
   recordCommandProgress,
   recordCommandResult,
-  timeOutExpiredCommands,
-} from '../services/commands/commands';
+  takeCommandsToSend,
+} from '../services/commands/command-lifecycle';
 import { markGatewayOffline } from '../services/devices/device-reports';
+import {
+  LEASE_RENEWALS_PER_HEARTBEAT,
+  gatewayLeaseMs,
+  renewGatewayLease,
+  retireGateway,
+} from '../services/devices/gateway-processes';
 import {
   authenticateDevice,
   enrollDevice,
@@ -112,12 +119,11 @@ export function createGateway(options: GatewayOptions) {
       close(session, CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
   }
 
+  // The rows are marked delivered (committed) before the frames go out: a command cancelled
+  // outright is never sent, and one sent is never cancelled outright.
   async function deliver(session: Session) {
     if (session.state !== 'accepted' || !session.deviceId) return;
-    const pending = (await commandsToDeliver(db, session.deviceId)).filter(
-      (command) => !session.sent.has(command.id),
-    );
-    if (!pending.length || session.state !== 'accepted') return;
+    const pending = await takeCommandsToSend(db, session.deviceId, session.sent);
     for (const command of pending) {
       session.sent.add(command.id);
       send(session, {
@@ -127,10 +133,32 @@ export function createGateway(options: GatewayOptions) {
         params: command.params,
         issuedAt: command.issuedAt.toISOString(),
       });
+      // a cancel requested while it was offline: the agent dedups the id and honours this
+      if (command.cancelRequested) send(session, { type: 'cancel', commandId: command.id });
     }
-    await markCommandsSent(
-      db,
-      pending.map((command) => command.id),
+  }
+
+  /** A result is answered `result_stored` only once committed; otherwise the agent sends it again. */
+  async function storeResult(session: Session, deviceId: string, frame: ResultFrame) {
+    let stored: Awaited<ReturnType<typeof recordCommandResult>>;
+    try {
+      stored = await recordCommandResult(db, deviceId, frame);
+    } catch (error) {
+      logger.warn({ err: error, deviceId, commandId: frame.commandId }, 'storing a result failed');
+      return send(session, {
+        type: 'error',
+        code: 'internal',
+        message: 'the result could not be stored; send it again',
+        commandId: frame.commandId,
+      });
+    }
+    if (stored === 'stored')
+      return send(session, { type: 'result_stored', commandId: frame.commandId });
+    frameError(
+      session,
+      'invalid_params',
+      `no command ${frame.commandId} for this device`,
+      frame.commandId,
     );
   }
 
@@ -225,12 +253,11 @@ export function createGateway(options: GatewayOptions) {
     }
     if (session.state !== 'accepted')
       return frameError(session, 'unauthorized', 'the device is not accepted yet');
+    if (frame.type === 'result') return storeResult(session, deviceId, frame);
     const known =
       frame.type === 'ack'
         ? await recordCommandAck(db, deviceId, frame.commandId)
-        : frame.type === 'progress'
-          ? await recordCommandProgress(db, deviceId, frame)
-          : await recordCommandResult(db, deviceId, frame);
+        : await recordCommandProgress(db, deviceId, frame);
     if (!known)
       frameError(
         session,
@@ -303,8 +330,18 @@ export function createGateway(options: GatewayOptions) {
   }, heartbeatMs);
   heartbeat.unref();
 
+  // this process's lease; a dead process's devices go offline on the others within a heartbeat
+  const leaseMs = gatewayLeaseMs(heartbeatMs);
+  const renewLease = () =>
+    renewGatewayLease(db, gatewayId, leaseMs).catch((error: unknown) =>
+      logger.warn({ err: error }, 'renewing the gateway lease failed'),
+    );
+  void renewLease();
+  const lease = setInterval(() => void renewLease(), heartbeatMs / LEASE_RENEWALS_PER_HEARTBEAT);
+  lease.unref();
+
   const sweep = setInterval(() => {
-    timeOutExpiredCommands(db).catch((error: unknown) =>
+    expireOverdueCommands(db).catch((error: unknown) =>
       logger.warn({ err: error }, 'command deadline sweep failed'),
     );
   }, options.sweepMs ?? 5_000);
@@ -323,6 +360,13 @@ export function createGateway(options: GatewayOptions) {
       switch (event.type) {
         case 'command.queued':
           return enqueue(session, () => deliver(session));
+        case 'command.cancel_requested':
+          // not sent on this connection yet: the next delivery sends it with its cancel
+          return enqueue(session, async () => {
+            if (session.state === 'accepted' && session.sent.has(event.commandId))
+              send(session, { type: 'cancel', commandId: event.commandId });
+            else await deliver(session);
+          });
         case 'device.accepted':
           return enqueue(session, async () => {
             if (session.state !== 'pending') return;
@@ -340,7 +384,14 @@ export function createGateway(options: GatewayOptions) {
     },
     /** after missed events (the LISTEN connection dropped): deliver to every session again */
     resync() {
-      for (const session of byDevice.values()) enqueue(session, () => deliver(session));
+      for (const session of byDevice.values())
+        enqueue(session, async () => {
+          const sentBefore = [...session.sent];
+          await deliver(session); // sends the cancels of what it sends now
+          // a cancel requested while we were not listening, for a command sent on this connection
+          for (const commandId of await cancelsRequested(db, sentBefore))
+            send(session, { type: 'cancel', commandId });
+        });
     },
     stats() {
       return { connections: sessions.size, devices: byDevice.size, statements: reports.statements };
@@ -349,10 +400,12 @@ export function createGateway(options: GatewayOptions) {
     async close() {
       clearInterval(heartbeat);
       clearInterval(sweep);
+      clearInterval(lease);
       for (const session of sessions) close(session, 1001, 'server shutting down');
       wss.close();
       await reports.stop();
       await markGatewayOffline(db, gatewayId).catch(() => undefined);
+      await retireGateway(db, gatewayId).catch(() => undefined);
     },
   };
 }

@@ -12,8 +12,11 @@ import { SYSTEM_ACTOR } from '../services/context';
 import type { AttemptLimits } from '../services/operators/auth-attempts';
 import { createOperator } from '../services/operators/create-operator';
 
-export async function createTestApp() {
-  const database = await createTestDatabase(inject('postgresAdminUrl'));
+/** `databaseUrl`: a migrated database of the test's own (e.g. on a cluster it stops and starts). */
+export async function createTestApp(options: { databaseUrl?: string } = {}) {
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: () => Promise.resolve() }
+    : await createTestDatabase(inject('postgresAdminUrl'));
   const db = createPrismaClient(database.url, { poolSize: 4 });
   const auth = createAuth({
     db,
