@@ -53,6 +53,8 @@ export class LogLimiter {
 export function slotFields(slot: LogSlot, windowMs: number) {
   return {
     ...(slot.suppressed ? { suppressed: slot.suppressed } : {}),
-    ...(slot.last ? { note: `further lines like this one are kept back for ${windowMs / 1000} s` } : {}),
+    ...(slot.last
+      ? { note: `further lines like this one are kept back for ${windowMs / 1000} s` }
+      : {}),
   };
 }

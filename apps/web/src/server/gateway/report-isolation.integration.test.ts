@@ -144,8 +144,7 @@ describe('one device bad report hurts nobody else', () => {
     );
     const ids = bystanders.map(({ identity }) => identity.deviceId);
     await eventually(
-      () =>
-        app.db.device.findMany({ where: { id: { in: ids } }, include: { presence: true } }),
+      () => app.db.device.findMany({ where: { id: { in: ids } }, include: { presence: true } }),
       (rows) =>
         rows.length === 5 &&
         rows.every(

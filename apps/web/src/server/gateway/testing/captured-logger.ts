@@ -8,7 +8,11 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-export function capturedLogger(level = 'info'): { logger: Logger; lines: LogLine[]; bytes: () => number } {
+export function capturedLogger(level = 'info'): {
+  logger: Logger;
+  lines: LogLine[];
+  bytes: () => number;
+} {
   const lines: LogLine[] = [];
   let bytes = 0;
   const logger = pino(
