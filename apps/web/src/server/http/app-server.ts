@@ -7,7 +7,7 @@ import type { Db } from '@eos-fleet/db';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { fromNodeHeaders, toNodeHandler } from 'better-auth/node';
 import { appRouter } from '../api/root';
-import type { SessionOperator, TrpcContext } from '../api/trpc';
+import { faultIdOf, type SessionOperator, type TrpcContext } from '../api/trpc';
 import type { Auth } from '../auth/create-auth';
 import type { Logger } from '../logger';
 import { checkDatabase } from '../services/health/check-database';
@@ -123,7 +123,10 @@ export function createAppServer(options: AppServerOptions): http.Server {
       },
       onError: ({ error, path: procedure }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
-          logger.error({ err: error.cause ?? error, procedure }, 'tRPC procedure failed');
+          logger.error(
+            { err: error.cause ?? error, procedure, faultId: faultIdOf(error) },
+            'tRPC procedure failed',
+          );
       },
     });
   }
