@@ -35,7 +35,7 @@ describe('frame floods from one accepted device', () => {
     autoToken = (await createEnrollmentToken(ctx, { name: 'auto', autoAccept: true })).token;
     const identity = newIdentity();
     const connection = await enroll(http.baseUrl, identity, autoToken);
-    await connection.next('welcome');
+    await connection.next('welcome', 30_000);
     bystander = { deviceId: identity.deviceId, connection };
   });
   afterAll(async () => {
@@ -47,13 +47,13 @@ describe('frame floods from one accepted device', () => {
   async function flooder() {
     const identity = newIdentity();
     const connection = await enroll(http.baseUrl, identity, autoToken);
-    await connection.next('welcome');
+    await connection.next('welcome', 30_000);
     return { deviceId: identity.deviceId, connection };
   }
 
   async function deliveredCommand(device: { deviceId: string; connection: Connection }) {
     const command = await createCommand(ctx, { deviceId: device.deviceId, kind: 'check' });
-    expect((await device.connection.next('command')).id).toBe(command.id);
+    expect((await device.connection.next('command', 30_000)).id).toBe(command.id);
     return command.id;
   }
 
@@ -78,7 +78,7 @@ describe('frame floods from one accepted device', () => {
       deviceId: bystander.deviceId,
       kind: 'inventory.refresh',
     });
-    expect((await bystander.connection.next('command')).id).toBe(command.id);
+    expect((await bystander.connection.next('command', 30_000)).id).toBe(command.id);
     bystander.connection.send({ type: 'ack', commandId: command.id });
     return lines;
   }

@@ -62,7 +62,7 @@ describe('one device bad report hurts nobody else', () => {
   async function online(token: string, state: 'welcome' | 'pending') {
     const identity = newIdentity();
     const connection = await enroll(http.baseUrl, identity, token);
-    await connection.next(state);
+    await connection.next(state, 30_000);
     open.push(connection);
     return { identity, connection };
   }
@@ -73,7 +73,7 @@ describe('one device bad report hurts nobody else', () => {
       type: 'inventory',
       inventory: sampleInventory({ osRelease: { name: 'SUSE\u0000EOS' } }),
     });
-    expect(await pending.connection.next('error')).toMatchObject({
+    expect(await pending.connection.next('error', 30_000)).toMatchObject({
       code: 'invalid_frame',
       message: expect.stringContaining('NUL'),
     });
@@ -83,13 +83,17 @@ describe('one device bad report hurts nobody else', () => {
       type: 'inventory',
       inventory: sampleInventory({ arch: 'x86\u0000_64', rootPrefixHash: 'd'.repeat(40) }),
     });
-    expect(await accepted.connection.next('error')).toMatchObject({ code: 'invalid_frame' });
+    expect(await accepted.connection.next('error', 30_000)).toMatchObject({
+      code: 'invalid_frame',
+    });
     // a lone surrogate cannot be stored either
     accepted.connection.send({
       type: 'inventory',
       inventory: sampleInventory({ kernelRelease: '6.4\uD800' }),
     });
-    expect(await accepted.connection.next('error')).toMatchObject({ code: 'invalid_frame' });
+    expect(await accepted.connection.next('error', 30_000)).toMatchObject({
+      code: 'invalid_frame',
+    });
 
     const stranger = newIdentity();
     const enrolling = await connect(http.baseUrl);
@@ -103,7 +107,7 @@ describe('one device bad report hurts nobody else', () => {
       agentVersion: 'simulated',
       facts: sampleInventory({ imageName: 'EOS\u0000' }),
     });
-    expect(await enrolling.next('error')).toMatchObject({ code: 'invalid_frame' });
+    expect(await enrolling.next('error', 30_000)).toMatchObject({ code: 'invalid_frame' });
     enrolling.close();
     expect(await app.db.device.findUnique({ where: { id: stranger.deviceId } })).toBeNull();
 
@@ -173,9 +177,9 @@ describe('one device bad report hurts nobody else', () => {
     const first = bystanders[0];
     if (!first) throw new Error('no bystander');
     const command = await createCommand(ctx, { deviceId: first.identity.deviceId, kind: 'check' });
-    expect((await first.connection.next('command')).id).toBe(command.id);
+    expect((await first.connection.next('command', 30_000)).id).toBe(command.id);
     const own = await createCommand(ctx, { deviceId: poisoned.identity.deviceId, kind: 'check' });
-    expect((await poisoned.connection.next('command')).id).toBe(own.id);
+    expect((await poisoned.connection.next('command', 30_000)).id).toBe(own.id);
   });
 
   it('keeps reports written after many refused rows in one batch (bisection stays bounded)', async () => {
