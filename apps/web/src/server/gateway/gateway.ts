@@ -105,6 +105,8 @@ export function createGateway(options: GatewayOptions) {
   const reports = new ReportBatcher(db, gatewayId, logger, options.flushMs ?? 1_000);
   reports.start();
   const logs = new LogLimiter(LOG_LINES_PER_MINUTE);
+  /** dropped frames: one line per device per minute says so, with the count of the minute before */
+  const dropLogs = new LogLimiter(1);
 
   /** One line about a session, at most LOG_LINES_PER_MINUTE per device (or address) and topic. */
   function limitedLog(
@@ -113,11 +115,17 @@ export function createGateway(options: GatewayOptions) {
     level: 'info' | 'warn' | 'error',
     fields: Record<string, unknown>,
     message: string,
+    limiter = logs,
   ) {
-    const slot = logs.take(`${session.deviceId ?? session.ip ?? '?'}:${topic}`);
+    const slot = limiter.take(`${session.deviceId ?? session.ip ?? '?'}:${topic}`);
     if (!slot) return;
     logger[level](
-      { deviceId: session.deviceId, ip: session.ip, ...fields, ...slotFields(slot, logs.windowMs) },
+      {
+        deviceId: session.deviceId,
+        ip: session.ip,
+        ...fields,
+        ...slotFields(slot, limiter.windowMs),
+      },
       message,
     );
   }
@@ -287,10 +295,18 @@ export function createGateway(options: GatewayOptions) {
         'warn',
         { kind: frame.type },
         'frames over budget dropped',
+        dropLogs,
       );
       if (admission === 'close') {
         session.flooding = true;
-        limitedLog(session, 'flood', 'warn', {}, 'closing a connection that keeps flooding');
+        limitedLog(
+          session,
+          'flood',
+          'warn',
+          {},
+          'closing a connection that keeps flooding',
+          dropLogs,
+        );
         const shut = () => close(session, CLOSE_CODES.tryAgainLater, 'too many frames; slow down');
         enqueue(session, () => Promise.resolve(shut()));
         // a queue stuck on the database does not keep the flood's socket open
