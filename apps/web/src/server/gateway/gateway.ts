@@ -48,6 +48,8 @@ import {
   type IdentityVerdict,
 } from '../services/devices/device-identity';
 import type { FleetEvent } from '../services/events/fleet-events';
+import { FrameBudget } from './frame-budget';
+import { LogLimiter, slotFields } from './log-limiter';
 import { ReportBatcher } from './report-batcher';
 
 export interface GatewayOptions {
@@ -72,6 +74,10 @@ interface Session {
   deviceId?: string;
   alive: boolean;
   invalidFrames: number;
+  /** frames of each kind this connection may still send (frame-budget.ts) */
+  budget: FrameBudget;
+  /** kept sending over budget: nothing more is read, the close waits for the frames admitted */
+  flooding: boolean;
   /** command ids sent on this connection (a reconnect sends every unacked one again) */
   sent: Set<string>;
   /** frames of one session are handled in order */
@@ -86,6 +92,12 @@ const REJECTION_CLOSE: Record<Exclude<IdentityVerdict, { ok: true }>['reason'], 
   enrollment_refused: CLOSE_CODES.enrollmentRefused,
 };
 
+/** The command ids this server hands out; anything else cannot name one of its commands. */
+const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Log lines per device and topic per minute: what one device does costs the log a few lines. */
+const LOG_LINES_PER_MINUTE = 10;
+
 export function createGateway(options: GatewayOptions) {
   const { db, logger, gatewayId } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
@@ -99,6 +111,31 @@ export function createGateway(options: GatewayOptions) {
   const byDevice = new Map<string, Session>();
   const reports = new ReportBatcher(db, gatewayId, logger, options.flushMs ?? 1_000);
   reports.start();
+  const logs = new LogLimiter(LOG_LINES_PER_MINUTE);
+  /** dropped frames: one line per device per minute says so, with the count of the minute before */
+  const dropLogs = new LogLimiter(1);
+
+  /** One line about a session, at most LOG_LINES_PER_MINUTE per device (or address) and topic. */
+  function limitedLog(
+    session: Session,
+    topic: string,
+    level: 'info' | 'warn' | 'error',
+    fields: Record<string, unknown>,
+    message: string,
+    limiter = logs,
+  ) {
+    const slot = limiter.take(`${session.deviceId ?? session.ip ?? '?'}:${topic}`);
+    if (!slot) return;
+    logger[level](
+      {
+        deviceId: session.deviceId,
+        ip: session.ip,
+        ...fields,
+        ...slotFields(slot, limiter.windowMs),
+      },
+      message,
+    );
+  }
 
   function send(session: Session, frame: ServerFrame) {
     if (session.ws.readyState === WebSocket.OPEN) session.ws.send(JSON.stringify(frame));
@@ -114,6 +151,7 @@ export function createGateway(options: GatewayOptions) {
 
   function frameError(session: Session, code: FrameErrorCode, message: string, commandId?: string) {
     send(session, { type: 'error', code, message, ...(commandId ? { commandId } : {}) });
+    limitedLog(session, 'invalid-frame', 'info', { code, message }, 'invalid frame from a device');
     session.invalidFrames++;
     if (session.invalidFrames > INVALID_FRAME_BUDGET)
       close(session, CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
@@ -164,7 +202,7 @@ export function createGateway(options: GatewayOptions) {
 
   function enqueue(session: Session, work: () => Promise<void>) {
     session.queue = session.queue.then(work).catch((error: unknown) => {
-      logger.error({ err: error, deviceId: session.deviceId }, 'gateway failed handling a device');
+      limitedLog(session, 'failure', 'error', { err: error }, 'gateway failed handling a device');
       send(session, {
         type: 'error',
         code: 'internal',
@@ -245,8 +283,11 @@ export function createGateway(options: GatewayOptions) {
         reports.inventory(deviceId, frame.inventory);
         return;
       case 'error':
-        logger.warn(
-          { deviceId, code: frame.code, message: frame.message },
+        limitedLog(
+          session,
+          'agent-error',
+          'warn',
+          { code: frame.code, message: frame.message.slice(0, 200) },
           'the agent reported an error about our frame',
         );
         return;
@@ -267,6 +308,51 @@ export function createGateway(options: GatewayOptions) {
       );
   }
 
+  /**
+   * Whether a parsed frame is handled at all: within its kind's budget, and naming a command id
+   * this server could have sent. Runs before the frame is queued, so a flood costs no database work.
+   */
+  function admit(session: Session, frame: AgentFrame): boolean {
+    if (frame.type === 'enroll' || frame.type === 'auth') return true;
+    const admission = session.budget.admit(frame.type);
+    if (admission !== 'admit') {
+      limitedLog(
+        session,
+        'over-budget',
+        'warn',
+        { kind: frame.type },
+        'frames over budget dropped',
+        dropLogs,
+      );
+      if (admission === 'close') {
+        session.flooding = true;
+        limitedLog(
+          session,
+          'flood',
+          'warn',
+          {},
+          'closing a connection that keeps flooding',
+          dropLogs,
+        );
+        const shut = () => close(session, CLOSE_CODES.tryAgainLater, 'too many frames; slow down');
+        enqueue(session, () => Promise.resolve(shut()));
+        // a queue stuck on the database does not keep the flood's socket open
+        setTimeout(shut, 5_000).unref();
+      }
+      return false;
+    }
+    if (frame.type !== 'error' && frame.type !== 'inventory' && !COMMAND_ID.test(frame.commandId)) {
+      frameError(
+        session,
+        'invalid_params',
+        `no command ${frame.commandId} for this device`,
+        frame.commandId,
+      );
+      return false;
+    }
+    return true;
+  }
+
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const session: Session = {
       ws,
@@ -275,6 +361,8 @@ export function createGateway(options: GatewayOptions) {
       nonce: randomBytes(24).toString('base64url'),
       alive: true,
       invalidFrames: 0,
+      budget: new FrameBudget(),
+      flooding: false,
       sent: new Set(),
       queue: Promise.resolve(),
     };
@@ -290,10 +378,13 @@ export function createGateway(options: GatewayOptions) {
       if (session.deviceId && session.state !== 'closed') reports.seen(session.deviceId);
     });
     ws.on('message', (data, isBinary) => {
+      // frames still arriving after we closed are not read
+      if (session.state === 'closed' || session.flooding) return;
       if (isBinary)
         return frameError(session, 'invalid_frame', 'binary frames are not part of the protocol');
       const parsed = parseAgentFrame(data);
       if (!parsed.ok) return frameError(session, parsed.error.code, parsed.error.message);
+      if (!admit(session, parsed.value)) return;
       enqueue(session, () => handleFrame(session, parsed.value));
     });
     ws.on('error', (error) =>
@@ -394,8 +485,15 @@ export function createGateway(options: GatewayOptions) {
         });
     },
     stats() {
-      return { connections: sessions.size, devices: byDevice.size, statements: reports.statements };
+      return {
+        connections: sessions.size,
+        devices: byDevice.size,
+        statements: reports.statements,
+        refusedReports: reports.refused,
+      };
     },
+    /** the batched presence and inventory writes of this process (tests inject rows here) */
+    reports,
     flush: () => reports.flush(),
     async close() {
       clearInterval(heartbeat);

@@ -1,7 +1,7 @@
 // A real database (cloned from the migrated template) and a real auth instance for one test file.
 import { createPrismaClient, type Db } from '@eos-fleet/db';
 import { createTestDatabase } from '@eos-fleet/db/testing/test-database';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createAuth } from '../auth/create-auth';
 import { startFleetServer } from '../http/fleet-server';
@@ -63,13 +63,21 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       port?: number;
       trustedProxies?: readonly string[];
       signInLimits?: AttemptLimits;
+      /** to read what the server logs (default: silent) */
+      logger?: Logger;
     } = {},
   ) {
-    const { port = 0, trustedProxies, signInLimits, ...tuning } = gatewayOptions;
+    const {
+      port = 0,
+      trustedProxies,
+      signInLimits,
+      logger = pino({ level: 'silent' }),
+      ...tuning
+    } = gatewayOptions;
     const fleet = await startFleetServer({
       db,
       auth,
-      logger: pino({ level: 'silent' }),
+      logger,
       databaseUrl: database.url,
       gateway: {
         gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
