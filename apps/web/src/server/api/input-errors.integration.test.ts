@@ -87,7 +87,7 @@ describe('API input errors answer 400 in words, never internals', () => {
       caller.audit.list({ cursor: '-1' }),
       caller.enrollment.create({ name: 'n', maxUses: 1e12 }),
       caller.enrollment.create({ name: 'n', expiresInHours: -1 }),
-      caller.devices.sendCommand({ deviceId, kind: 'check', timeoutSeconds: 1e12 }),
+      caller.devices.sendCommand({ deviceId, kind: 'check', params: { imageName: 'EOS\u0000' } }),
     ];
     for (const call of cases) expect((await failure(call)).code).toBe('BAD_REQUEST');
     // the largest cursor that can be is answered normally
