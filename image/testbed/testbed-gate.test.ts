@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEosImage, type BuiltEosImage } from '../src';
 import { loadKexecImage, requestBoot } from './boot-control';
-import { createTestbedDevice } from './create-device';
+import { createTestbedDevice, testbedAgentPaths } from './create-device';
 import { grubCmdline, readDeviceConfig, writeFileAtomic } from './device-layout';
 import { bootTestbedDevice, type RunningTestbedDevice } from './testbed-device';
 import { writeFleetKey } from './test-helpers';
@@ -80,7 +80,8 @@ async function kexecIntoSlotB(): Promise<number> {
 }
 
 async function gateResult(): Promise<string> {
-  return readFile(path.join(device.paths.stateDir, 'eos-fleet-gate', 'last-result'), 'utf8');
+  // Where the agent of the next boot looks (testbedAgentPaths) is where the gate wrote its verdict.
+  return readFile(testbedAgentPaths(dir).paths.commitGateReport, 'utf8');
 }
 
 // The gate is ours, not EOS's: it runs whichever os-update the device has (EOS's when found).
