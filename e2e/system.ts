@@ -24,5 +24,7 @@ export interface StartedSystem {
 
 export interface SystemState {
   dashboard: StartedSystem;
-  fleet: StartedSystem & { update: { imageName: string; from: string; to: string } };
+  fleet: StartedSystem & {
+    update: { imageName: string; from: string; to: string; toRootSha256: string; toRootBytes: number };
+  };
 }

@@ -37,10 +37,12 @@ test('an operator accepts a pending device and applies an update to it, watching
   const apply = page.getByRole('form', { name: 'Apply update' });
   await apply.getByLabel('Apply image version (root prefix hash)').fill('not-a-hash');
   await apply.getByRole('button', { name: 'Apply update' }).click();
-  await expect(page.locator('[role=alert]:not(#__next-route-announcer__)')).toContainText(
-    'expectedRootPrefixHash',
+  await expect(page.locator('[role=alert]:not(#__next-route-announcer__)').first()).toContainText(
+    'Root prefix hash',
   );
   await apply.getByLabel('Apply image version (root prefix hash)').fill(fleet.update.to);
+  await apply.getByLabel('Whole root partition sha256').fill(fleet.update.toRootSha256);
+  await apply.getByLabel('Root partition size (bytes)').fill(String(fleet.update.toRootBytes));
   await apply.getByRole('button', { name: 'Apply update' }).click();
 
   const command = page.getByTestId('command-apply');

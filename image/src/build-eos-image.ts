@@ -50,6 +50,13 @@ export interface BuildEosImageOptions {
   xzPath?: string;
 }
 
+async function sha256OfRange(path: string, offset: number, length: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 }))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 export interface BuiltEosImage {
   path: string;
   compressed: boolean;
@@ -58,6 +65,8 @@ export interface BuiltEosImage {
   sha1: string;
   /** sha1 of the first 10 MiB of p.lxreadonly. */
   rootPrefixHash: string;
+  /** sha256 of the whole p.lxreadonly (what an apply pins besides the prefix; root.size is its length). */
+  rootSha256: string;
   root: GptPartition;
   firmware: GptPartition;
   partitions: GptPartition[];
@@ -172,9 +181,10 @@ export async function buildEosImage(options: BuildEosImageOptions): Promise<Buil
   }
   await writeGpt(rawPath, layout);
 
-  const [sha1, prefix] = await Promise.all([
+  const [sha1, prefix, rootSha256] = await Promise.all([
     sha1OfFile(rawPath),
     rootPrefixHash({ path: rawPath, offset: root.offset, length: root.size }),
+    sha256OfRange(rawPath, root.offset, root.size),
   ]);
   if (options.xz) {
     const tmpXz = `${options.outPath}.xz-tmp`;
@@ -192,6 +202,7 @@ export async function buildEosImage(options: BuildEosImageOptions): Promise<Buil
     rawBytes: layout.diskBytes,
     sha1,
     rootPrefixHash: prefix,
+    rootSha256,
     root,
     firmware,
     partitions: layout.partitions,

@@ -3,13 +3,22 @@ import type { ImageFetcher } from './image-fetcher';
 import type { ImageStore } from './image-store';
 import type { StreamRegistry } from './stream-registry';
 
-export function buildCatalog(store: ImageStore, streams: StreamRegistry, fetcher: ImageFetcher, startedAt: string) {
+export function buildCatalog(
+  store: ImageStore,
+  streams: StreamRegistry,
+  fetcher: ImageFetcher,
+  startedAt: string,
+) {
   return {
     server: {
       startedAt,
       lastFetchRunAt: fetcher.lastRunAt,
       configError: fetcher.configError,
-      bytesServed: { total: streams.bytesServed.total, ssh: streams.bytesServed.ssh, http: streams.bytesServed.http },
+      bytesServed: {
+        total: streams.bytesServed.total,
+        ssh: streams.bytesServed.ssh,
+        http: streams.bytesServed.http,
+      },
       streamsStarted: streams.streamsStarted,
       activeStreams: streams.snapshot(),
     },
@@ -18,7 +27,11 @@ export function buildCatalog(store: ImageStore, streams: StreamRegistry, fetcher
       file: `${r.name}.raw`,
       source: r.source,
       current: r.currentSha1
-        ? { sha1: r.currentSha1, rootPrefixHash: store.current(r)?.rootPrefixHash ?? null }
+        ? {
+            sha1: r.currentSha1,
+            rootPrefixHash: store.current(r)?.rootPrefixHash ?? null,
+            rootSha256: store.current(r)?.rootSha256 ?? null,
+          }
         : null,
       versions: r.versions.map((v) => ({
         ...v,

@@ -22,7 +22,9 @@ describe('update server config', () => {
     expect(() => parseUpdateServerConfig({ ...token, ssh: { port: 70000 } })).toThrow(/ssh\.port/);
     expect(() => parseUpdateServerConfig({ ...token, keepVersions: 0 })).toThrow(/keepVersions/);
     expect(() => parseUpdateServerConfig({ ...token, htp: {} })).toThrow(ConfigError);
-    expect(() => parseUpdateServerConfig({ ...token, catalogToken: 'short' })).toThrow(/catalogToken: must be at least 16/);
+    expect(() => parseUpdateServerConfig({ ...token, catalogToken: 'short' })).toThrow(
+      /catalogToken: must be at least 16/,
+    );
   });
 
   it('layers file < env < flags', () => {
@@ -32,7 +34,11 @@ describe('update server config', () => {
       EOS_FLEET_UPDATE_SERVER_SSH_PORT: '2200',
     });
     const c = parseUpdateServerConfig(
-      mergeConfigLayers({ catalogToken: 'z'.repeat(16), http: { host: '127.0.0.1', port: 1 }, keepVersions: 5 }, cli.env, cli.flags),
+      mergeConfigLayers(
+        { catalogToken: 'z'.repeat(16), http: { host: '127.0.0.1', port: 1 }, keepVersions: 5 },
+        cli.env,
+        cli.flags,
+      ),
     );
     expect(c).toMatchObject({
       catalogToken: 'y'.repeat(20),

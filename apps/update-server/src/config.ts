@@ -37,13 +37,24 @@ export const updateServerConfigSchema = z.strictObject({
        * Offered ciphers. AES-GCM runs in OpenSSL here; OpenSSH clients prefer chacha20-poly1305 and
        * then AES-CTR+HMAC when offered, both slower in ssh2 (see docs/BENCHMARKS.md).
        */
-      ciphers: z.array(z.string().min(1)).min(1).default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
+      ciphers: z
+        .array(z.string().min(1))
+        .min(1)
+        .default(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']),
+      /** keepalive@openssh.com every this many seconds; `keepaliveCountMax` unanswered drop the peer. */
+      keepaliveIntervalSeconds: z.number().positive().default(15),
+      keepaliveCountMax: z.number().int().min(1).default(3),
     })
     .prefault({}),
   /** Bearer token for the catalog API. */
   catalogToken: z.string().min(16, 'must be at least 16 characters'),
   /** Debian's xz (package xz-utils) decompresses .xz images. */
   xzPath: z.string().min(1).default('/usr/bin/xz'),
+  /**
+   * A stream whose reader takes nothing for this long is cut and released (a stopped or vanished
+   * reader must not hold an image version open). Real readers write to disk: seconds, not this.
+   */
+  streamStallSeconds: z.number().positive().default(30),
   /** How long shutdown waits for streams in progress before cutting them. */
   shutdownGraceMs: z.number().int().min(0).default(5000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -66,7 +77,10 @@ export function parseUpdateServerConfig(input: unknown): UpdateServerConfig {
     throw new ConfigError(`invalid update server config:\n  ${lines.join('\n  ')}`);
   }
   const c = result.data;
-  return { ...c, ssh: { ...c.ssh, hostKeyFile: c.ssh.hostKeyFile ?? join(c.stateDir, 'ssh_host_ed25519_key') } };
+  return {
+    ...c,
+    ssh: { ...c.ssh, hostKeyFile: c.ssh.hostKeyFile ?? join(c.stateDir, 'ssh_host_ed25519_key') },
+  };
 }
 
 export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
@@ -78,7 +92,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   }
   const doc: unknown = parseYaml(text);
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: expected a mapping`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`${path}: expected a mapping`);
   return doc as Record<string, unknown>;
 }
 

@@ -21,9 +21,14 @@ export interface UpstreamValidators {
   lastModified?: string | undefined;
 }
 
-type Source = { notModified: true } | { notModified: false; body: Readable; validators: UpstreamValidators };
+type Source =
+  { notModified: true } | { notModified: false; body: Readable; validators: UpstreamValidators };
 
-async function openSource(url: string, signal: AbortSignal, known: UpstreamValidators | undefined): Promise<Source> {
+async function openSource(
+  url: string,
+  signal: AbortSignal,
+  known: UpstreamValidators | undefined,
+): Promise<Source> {
   if (url.startsWith('file:')) {
     return { notModified: false, body: createReadStream(fileURLToPath(url)), validators: {} };
   }
@@ -59,7 +64,8 @@ function checkedBody(res: Response, url: string): Readable {
       got += (chunk as Buffer).length;
       yield chunk as Buffer;
     }
-    if (got !== total) throw new FetchError(`truncated download: got ${got} of ${total} bytes from ${url}`);
+    if (got !== total)
+      throw new FetchError(`truncated download: got ${got} of ${total} bytes from ${url}`);
   }
   return Readable.from(counted(), { objectMode: false });
 }
@@ -75,7 +81,12 @@ async function isXz(path: string): Promise<boolean> {
   }
 }
 
-async function xzDecompress(input: string, output: string, xzPath: string, signal: AbortSignal): Promise<void> {
+async function xzDecompress(
+  input: string,
+  output: string,
+  xzPath: string,
+  signal: AbortSignal,
+): Promise<void> {
   const child = spawn(xzPath, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'], signal });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -92,7 +103,9 @@ async function xzDecompress(input: string, output: string, xzPath: string, signa
   ]);
   const code = results[2].status === 'fulfilled' ? results[2].value : undefined;
   if (code !== 0) {
-    const why = stderr.trim() || (results[2].status === 'rejected' ? String(results[2].reason) : `exit ${code}`);
+    const why =
+      stderr.trim() ||
+      (results[2].status === 'rejected' ? String(results[2].reason) : `exit ${code}`);
     throw new FetchError(`xz decompression failed: ${why}`);
   }
   for (const r of results) if (r.status === 'rejected') throw r.reason;

@@ -5,7 +5,8 @@ import { ConfigError } from './config';
 function num(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}: expected a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new ConfigError(`${name}: expected a number, got "${value}"`);
   return n;
 }
 
@@ -42,7 +43,9 @@ export function readCommandLine(argv = process.argv.slice(2), env = process.env)
     env: {
       catalogToken: env.EOS_FLEET_CATALOG_TOKEN,
       logLevel: env.EOS_FLEET_LOG_LEVEL,
-      http: { port: num(env.EOS_FLEET_UPDATE_SERVER_HTTP_PORT, 'EOS_FLEET_UPDATE_SERVER_HTTP_PORT') },
+      http: {
+        port: num(env.EOS_FLEET_UPDATE_SERVER_HTTP_PORT, 'EOS_FLEET_UPDATE_SERVER_HTTP_PORT'),
+      },
       ssh: { port: num(env.EOS_FLEET_UPDATE_SERVER_SSH_PORT, 'EOS_FLEET_UPDATE_SERVER_SSH_PORT') },
     },
     flags: {

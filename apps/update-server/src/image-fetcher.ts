@@ -11,7 +11,10 @@ function stripUndefined(v: { etag?: string | undefined; lastModified?: string | 
   etag?: string;
   lastModified?: string;
 } {
-  return { ...(v.etag ? { etag: v.etag } : {}), ...(v.lastModified ? { lastModified: v.lastModified } : {}) };
+  return {
+    ...(v.etag ? { etag: v.etag } : {}),
+    ...(v.lastModified ? { lastModified: v.lastModified } : {}),
+  };
 }
 
 export interface FetchResult {
@@ -19,6 +22,7 @@ export interface FetchResult {
   outcome: FetchOutcome | 'error';
   sha1?: string;
   rootPrefixHash?: string;
+  rootSha256?: string;
   error?: string;
 }
 
@@ -79,12 +83,19 @@ export class ImageFetcher {
     const startedAt = new Date().toISOString();
     record.fetch.lastAttemptAt = startedAt;
     const staged = this.store.stagingPath(name);
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.fetchTimeoutMs)]);
+    const signal = AbortSignal.any([
+      this.shutdown.signal,
+      AbortSignal.timeout(this.options.fetchTimeoutMs),
+    ]);
     const t0 = Date.now();
     try {
       const current = this.store.current(record);
       const known = current && record.upstream?.url === url ? record.upstream : undefined;
-      const download = await downloadImage(url, staged, { xzPath: this.options.xzPath, signal, known });
+      const download = await downloadImage(url, staged, {
+        xzPath: this.options.xzPath,
+        signal,
+        known,
+      });
       let outcome: FetchOutcome;
       let version: ImageVersion;
       if (download.notModified && current) {
@@ -106,15 +117,36 @@ export class ImageFetcher {
       const pruned = await this.store.prune(record);
       await this.store.save(record);
       this.log.info(
-        { image: name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash, pruned, ms: Date.now() - t0 },
+        {
+          image: name,
+          outcome,
+          sha1: version.sha1,
+          rootPrefixHash: version.rootPrefixHash,
+          rootSha256: version.rootSha256,
+          pruned,
+          ms: Date.now() - t0,
+        },
         'fetched image',
       );
-      return { name, outcome, sha1: version.sha1, rootPrefixHash: version.rootPrefixHash };
+      return {
+        name,
+        outcome,
+        sha1: version.sha1,
+        rootPrefixHash: version.rootPrefixHash,
+        rootSha256: version.rootSha256,
+      };
     } catch (err) {
       const message = (err as Error).message;
-      record.fetch = { ...record.fetch, state: 'error', lastError: { message, at: new Date().toISOString() } };
+      record.fetch = {
+        ...record.fetch,
+        state: 'error',
+        lastError: { message, at: new Date().toISOString() },
+      };
       await this.store.save(record).catch(() => undefined);
-      this.log.error({ image: name, url, err: message }, 'fetch failed; keeping the last good version');
+      this.log.error(
+        { image: name, url, err: message },
+        'fetch failed; keeping the last good version',
+      );
       return { name, outcome: 'error', error: message };
     } finally {
       await rm(staged, { force: true });

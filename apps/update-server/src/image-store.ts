@@ -9,10 +9,12 @@
 // NAME.raw.dev / NAME.raw.firmware are not files: they are served as the partition byte range of
 // the version file. A stream holds an open fd on its version file (and a reference that keeps it
 // from being pruned), so a swap or a prune never changes the bytes of a stream in progress.
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findPartition, readGptFile, rootPrefixHash, sha1OfFile } from '@eos-fleet/shared';
+import { findPartition, readGptFile, ROOT_PREFIX_BYTES } from '@eos-fleet/shared';
+import { writeFileAtomic } from '@eos-fleet/shared/atomic-write';
 import { z } from 'zod';
 import { IMAGE_BASE_RE } from './os-update-yml';
 
@@ -21,6 +23,8 @@ const rangeSchema = z.object({ offset: z.number().int().min(0), size: z.number()
 const versionSchema = z.object({
   sha1: z.string().regex(/^[0-9a-f]{40}$/),
   rootPrefixHash: z.string().regex(/^[0-9a-f]{40}$/),
+  /** sha256 of the whole root partition stream (NAME.raw.dev): what a device's slot must hash to. */
+  rootSha256: z.string().regex(/^[0-9a-f]{64}$/),
   imageBytes: z.number().int().min(0),
   root: rangeSchema,
   firmware: rangeSchema,
@@ -29,6 +33,10 @@ const versionSchema = z.object({
   lastSeen: z.string(),
 });
 export type ImageVersion = z.infer<typeof versionSchema>;
+/** index.json written before rootSha256 existed: computed once on load, then saved. */
+const storedVersionSchema = versionSchema.extend({
+  rootSha256: versionSchema.shape.rootSha256.optional(),
+});
 
 const fetchStatusSchema = z.object({
   state: z.enum(['never', 'ok', 'error']),
@@ -44,7 +52,7 @@ const recordSchema = z.object({
   source: z.string(),
   currentSha1: z.string().nullable(),
   /** Newest first. */
-  versions: z.array(versionSchema),
+  versions: z.array(storedVersionSchema),
   fetch: fetchStatusSchema,
   /** Upstream's validators for the current version, to skip unchanged downloads (304). */
   upstream: z
@@ -52,7 +60,9 @@ const recordSchema = z.object({
     .nullable()
     .default(null),
 });
-export type ImageRecord = z.infer<typeof recordSchema>;
+export type ImageRecord = Omit<z.infer<typeof recordSchema>, 'versions'> & {
+  versions: ImageVersion[];
+};
 
 export type FetchOutcome = 'published' | 'unchanged' | 'reactivated';
 export type ServedPart = 'raw' | 'sha' | 'dev' | 'firmware';
@@ -77,7 +87,8 @@ export interface ServedFile {
  * `NAME@<hash>.raw[.sha|.dev|.firmware]` where hash is a root prefix hash (the newest kept version
  * with it) or a whole-image sha1.
  */
-const FILE_RE = /^(?<base>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:@(?<pin>[0-9a-f]{40}))?\.raw(?<suffix>\.sha|\.dev|\.firmware)?$/;
+const FILE_RE =
+  /^(?<base>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:@(?<pin>[0-9a-f]{40}))?\.raw(?<suffix>\.sha|\.dev|\.firmware)?$/;
 
 export function parsePublishedName(
   fileName: string,
@@ -86,7 +97,14 @@ export function parsePublishedName(
   const base = m?.groups?.base;
   if (!m || !base) return undefined;
   const suffix = m.groups?.suffix;
-  const part: ServedPart = suffix === '.sha' ? 'sha' : suffix === '.dev' ? 'dev' : suffix === '.firmware' ? 'firmware' : 'raw';
+  const part: ServedPart =
+    suffix === '.sha'
+      ? 'sha'
+      : suffix === '.dev'
+        ? 'dev'
+        : suffix === '.firmware'
+          ? 'firmware'
+          : 'raw';
   return { base, pin: m.groups?.pin, part };
 }
 
@@ -94,16 +112,66 @@ function now(): string {
   return new Date().toISOString();
 }
 
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+/** Published files are world-readable, like EOS's (a web server may serve the directory). */
+const PUBLISHED_MODE = 0o644;
+
+export interface ImageHashes {
+  sha1: string;
+  rootPrefixHash: string;
+  rootSha256: string;
+}
+
+/**
+ * One read of an image gives every hash it is known by: sha1 of the whole file, and of its root
+ * partition (`root`, a byte range) the root prefix hash (sha1 of its first 10 MiB, what
+ * `os-update --check` compares) and the sha256 of all of it (what a device's slot must hash to).
+ */
+export async function hashImage(
+  path: string,
+  root: { offset: number; size: number },
+): Promise<ImageHashes> {
+  const whole = createHash('sha1');
+  const prefix = createHash('sha1');
+  const rootHash = createHash('sha256');
+  const rootEnd = root.offset + root.size;
+  const prefixEnd = root.offset + Math.min(root.size, ROOT_PREFIX_BYTES);
+  let pos = 0;
+  for await (const data of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    const chunk = data as Buffer;
+    whole.update(chunk);
+    const end = pos + chunk.length;
+    const from = Math.max(pos, root.offset);
+    const to = Math.min(end, rootEnd);
+    if (from < to) rootHash.update(chunk.subarray(from - pos, to - pos));
+    const prefixTo = Math.min(end, prefixEnd);
+    if (from < prefixTo) prefix.update(chunk.subarray(from - pos, prefixTo - pos));
+    pos = end;
   }
-  await rename(tmp, path);
+  if (pos < rootEnd)
+    throw new Error(
+      `image is shorter (${pos} bytes) than its p.lxreadonly partition ends (${rootEnd})`,
+    );
+  return {
+    sha1: whole.digest('hex'),
+    rootPrefixHash: prefix.digest('hex'),
+    rootSha256: rootHash.digest('hex'),
+  };
+}
+
+/** sha256 of a byte range of a file (a kept version's root partition, for an old index). */
+async function sha256OfRange(
+  path: string,
+  range: { offset: number; size: number },
+): Promise<string> {
+  const hash = createHash('sha256');
+  if (range.size === 0) return hash.digest('hex');
+  const stream = createReadStream(path, {
+    start: range.offset,
+    end: range.offset + range.size - 1,
+    highWaterMark: 1024 * 1024,
+  });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 export class ImageStore {
@@ -128,21 +196,40 @@ export class ImageStore {
     for (const name of await readdir(this.versionsDir)) {
       if (!IMAGE_BASE_RE.test(name)) continue;
       try {
-        const raw: unknown = JSON.parse(await readFile(join(this.versionsDir, name, 'index.json'), 'utf8'));
-        const record = recordSchema.parse(raw);
-        // Keep only versions whose file is really there.
+        const raw: unknown = JSON.parse(
+          await readFile(join(this.versionsDir, name, 'index.json'), 'utf8'),
+        );
+        const stored = recordSchema.parse(raw);
+        // Keep only versions whose file is really there; hash the root of versions from an index
+        // older than rootSha256 (once: the index is saved with it).
         const present: ImageVersion[] = [];
-        for (const v of record.versions) {
-          if (await stat(this.versionPath(name, v.sha1)).then(() => true, () => false)) present.push(v);
+        let upgraded = false;
+        for (const v of stored.versions) {
+          const path = this.versionPath(name, v.sha1);
+          if (
+            !(await stat(path).then(
+              () => true,
+              () => false,
+            ))
+          )
+            continue;
+          if (v.rootSha256) present.push({ ...v, rootSha256: v.rootSha256 });
+          else {
+            present.push({ ...v, rootSha256: await sha256OfRange(path, v.root) });
+            upgraded = true;
+          }
         }
-        record.versions = present;
+        const record: ImageRecord = { ...stored, versions: present };
         // Version files the index does not know (a crash between rename and index write) are dropped.
         for (const file of await readdir(join(this.versionsDir, name))) {
           const sha1 = /^([0-9a-f]{40})\.raw$/.exec(file)?.[1];
-          if (sha1 && !present.some((v) => v.sha1 === sha1)) await rm(join(this.versionsDir, name, file), { force: true });
+          if (sha1 && !present.some((v) => v.sha1 === sha1))
+            await rm(join(this.versionsDir, name, file), { force: true });
         }
-        if (!present.some((v) => v.sha1 === record.currentSha1)) record.currentSha1 = present[0]?.sha1 ?? null;
+        if (!present.some((v) => v.sha1 === record.currentSha1))
+          record.currentSha1 = present[0]?.sha1 ?? null;
         this.records.set(name, record);
+        if (upgraded) await this.save(record);
       } catch {
         // An unreadable index is not fatal: the next fetch republishes the image.
       }
@@ -165,7 +252,13 @@ export class ImageStore {
         source,
         currentSha1: null,
         versions: [],
-        fetch: { state: 'never', lastAttemptAt: null, lastSuccessAt: null, lastChangeAt: null, lastError: null },
+        fetch: {
+          state: 'never',
+          lastAttemptAt: null,
+          lastSuccessAt: null,
+          lastChangeAt: null,
+          lastError: null,
+        },
         upstream: null,
       };
       this.records.set(name, record);
@@ -191,9 +284,20 @@ export class ImageStore {
    * or notes that it is unchanged. Throws (leaving the current version alone) when the image is
    * not an EOS disk: no GPT, no p.lxreadonly or p.UEFI, or shorter than its partition table says.
    */
-  async accept(name: string, source: string, stagedPath: string): Promise<{ outcome: FetchOutcome; version: ImageVersion }> {
+  async accept(
+    name: string,
+    source: string,
+    stagedPath: string,
+  ): Promise<{ outcome: FetchOutcome; version: ImageVersion }> {
     const record = this.ensure(name, source);
-    const sha1 = await sha1OfFile(stagedPath);
+    // The partition table is in the first KiBs; then one pass over the image hashes everything.
+    const layout = await readGptFile(stagedPath);
+    const root = findPartition(layout, 'p.lxreadonly');
+    const firmware = findPartition(layout, 'p.UEFI');
+    if (!root) throw new Error('image has no p.lxreadonly partition');
+    if (!firmware) throw new Error('image has no p.UEFI partition');
+    const hashes = await hashImage(stagedPath, root);
+    const sha1 = hashes.sha1;
     const at = now();
     const known = record.versions.find((v) => v.sha1 === sha1);
     if (known) {
@@ -207,14 +311,8 @@ export class ImageStore {
       }
       return { outcome, version: known };
     }
-    const layout = await readGptFile(stagedPath);
-    const root = findPartition(layout, 'p.lxreadonly');
-    const firmware = findPartition(layout, 'p.UEFI');
-    if (!root) throw new Error('image has no p.lxreadonly partition');
-    if (!firmware) throw new Error('image has no p.UEFI partition');
     const version: ImageVersion = {
-      sha1,
-      rootPrefixHash: await rootPrefixHash({ path: stagedPath, offset: root.offset, length: root.size }),
+      ...hashes,
       imageBytes: (await stat(stagedPath)).size,
       root: { offset: root.offset, size: root.size },
       firmware: { offset: firmware.offset, size: firmware.size },
@@ -236,13 +334,21 @@ export class ImageStore {
     const tmp = `${rawLink}.${randomBytes(6).toString('hex')}.tmp`;
     await link(this.versionPath(record.name, version.sha1), tmp);
     await rename(tmp, rawLink);
-    await writeAtomic(join(this.publishDir, `${record.name}.raw.sha`), `${version.sha1}  ${record.name}.raw\n`);
+    await writeFileAtomic(
+      join(this.publishDir, `${record.name}.raw.sha`),
+      `${version.sha1}  ${record.name}.raw\n`,
+      PUBLISHED_MODE,
+    );
     await this.save(record);
   }
 
   async save(record: ImageRecord): Promise<void> {
     await mkdir(join(this.versionsDir, record.name), { recursive: true });
-    await writeAtomic(join(this.versionsDir, record.name, 'index.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await writeFileAtomic(
+      join(this.versionsDir, record.name, 'index.json'),
+      `${JSON.stringify(record, null, 2)}\n`,
+      PUBLISHED_MODE,
+    );
   }
 
   /** Drops versions beyond `keepVersions` (newest kept); a version being streamed waits for a later prune. */
@@ -275,11 +381,19 @@ export class ImageStore {
     const record = this.records.get(parsed.base);
     if (!record) return undefined;
     const version = parsed.pin
-      ? (record.versions.find((v) => v.rootPrefixHash === parsed.pin) ?? record.versions.find((v) => v.sha1 === parsed.pin))
+      ? (record.versions.find((v) => v.rootPrefixHash === parsed.pin) ??
+        record.versions.find((v) => v.sha1 === parsed.pin))
       : this.current(record);
     if (!version) return undefined;
     const path = this.versionPath(record.name, version.sha1);
-    const base = { fileName, image: record.name, part: parsed.part, version, pinned: parsed.pin !== undefined, path };
+    const base = {
+      fileName,
+      image: record.name,
+      part: parsed.part,
+      version,
+      pinned: parsed.pin !== undefined,
+      path,
+    };
     switch (parsed.part) {
       case 'raw':
         return { ...base, offset: 0, size: version.imageBytes };

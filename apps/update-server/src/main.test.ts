@@ -10,10 +10,14 @@ const tmp = tempDir('update-server-main-');
 afterAll(() => tmp.remove());
 
 function startMain(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 describe('main', () => {
@@ -30,7 +34,9 @@ describe('main', () => {
       ].join('\n'),
     );
     writeFileSync(join(tmp.path, 'os-update.yml'), 'update: []\n');
-    const child = startMain(['--config', config], { EOS_FLEET_CATALOG_TOKEN: 'a-token-of-twenty-chars' });
+    const child = startMain(['--config', config], {
+      EOS_FLEET_CATALOG_TOKEN: 'a-token-of-twenty-chars',
+    });
     let httpPort = 0;
     for await (const line of createInterface({ input: child.stdout })) {
       const entry = JSON.parse(line) as { msg: string; httpPort?: number };
@@ -50,7 +56,9 @@ describe('main', () => {
   it('exits with a clear error naming a bad field', async () => {
     const config = join(tmp.path, 'bad.yml');
     writeFileSync(config, 'keepVersions: none\n');
-    const child = startMain(['--config', config], { EOS_FLEET_CATALOG_TOKEN: 'a-token-of-twenty-chars' });
+    const child = startMain(['--config', config], {
+      EOS_FLEET_CATALOG_TOKEN: 'a-token-of-twenty-chars',
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'exit')) as [number];

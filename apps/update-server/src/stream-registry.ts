@@ -1,4 +1,8 @@
 // Active streams and bytes served, for the catalog and for a shutdown that waits for streams.
+// Every stream ends here, whatever its channel: finished, given up by its channel (client gone),
+// or stalled (its consumer has taken no chunk for `stallMs`: a reader that stopped or a peer that
+// vanished without a FIN). A stall releases the stream at once and asks the channel to cut its
+// connection, so a dead reader never holds an image version open.
 import { once, EventEmitter } from 'node:events';
 import { open } from 'node:fs/promises';
 import type { ImageStore, ServedFile } from './image-store';
@@ -24,7 +28,11 @@ export class StreamRegistry {
   readonly bytesServed = { total: 0, ssh: 0, http: 0, byImage: new Map<string, number>() };
   streamsStarted = 0;
 
-  constructor(private readonly store: ImageStore) {}
+  constructor(
+    private readonly store: ImageStore,
+    /** No progress for this long ends a stream (see the header). */
+    private readonly stallMs: number,
+  ) {}
 
   snapshot(): ActiveStream[] {
     return [...this.active.values()].map((s) => ({ ...s }));
@@ -43,9 +51,9 @@ export class StreamRegistry {
     file: ServedFile,
     channel: Channel,
     remote: string,
-    start = 0,
-    end = file.size - 1,
+    options: { start?: number; end?: number; onStall?: () => void } = {},
   ): Promise<{ chunks: AsyncGenerator<Buffer>; close: () => void }> {
+    const { start = 0, end = file.size - 1, onStall } = options;
     const release = this.store.acquire(file.path);
     let fh: Awaited<ReturnType<typeof open>>;
     try {
@@ -71,12 +79,20 @@ export class StreamRegistry {
     const close = (): void => {
       if (closed) return;
       closed = true;
+      clearTimeout(stall);
       this.active.delete(entry.id);
       release();
       void fh.close().catch(() => undefined);
       this.events.emit('idle-check');
     };
+    const stall = setTimeout(() => {
+      if (closed) return;
+      close();
+      onStall?.();
+    }, this.stallMs);
+    stall.unref();
     const count = (n: number): void => {
+      stall.refresh();
       entry.bytesSent += n;
       this.bytesServed.total += n;
       this.bytesServed[channel] += n;
@@ -88,6 +104,8 @@ export class StreamRegistry {
         let pos = file.offset + start;
         const last = file.offset + end;
         while (pos <= last) {
+          // Released early (stalled): never let a cut stream look finished to its channel.
+          if (closed) throw new Error(`stream of ${file.fileName} released before its end`);
           const want = Math.min(chunkBytes, last - pos + 1);
           const buf = Buffer.allocUnsafe(want);
           const { bytesRead } = await fh.read(buf, 0, want, pos);

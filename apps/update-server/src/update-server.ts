@@ -5,7 +5,11 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { buildCatalog } from './catalog';
-import { parseUpdateServerConfig, type UpdateServerConfig, type UpdateServerConfigInput } from './config';
+import {
+  parseUpdateServerConfig,
+  type UpdateServerConfig,
+  type UpdateServerConfigInput,
+} from './config';
 import { createHttpServer } from './http-server';
 import { type FetchResult, ImageFetcher } from './image-fetcher';
 import { ImageStore } from './image-store';
@@ -28,19 +32,26 @@ export async function startUpdateServer(
   options: { logger?: Logger } = {},
 ): Promise<RunningUpdateServer> {
   const config = parseUpdateServerConfig(input);
-  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'update-server' } });
+  const log =
+    options.logger ?? pino({ level: config.logLevel, base: { service: 'update-server' } });
   const startedAt = new Date().toISOString();
 
   const store = new ImageStore(config.publishDir, config.keepVersions);
   await store.load();
-  const streams = new StreamRegistry(store);
+  const streams = new StreamRegistry(store, config.streamStallSeconds * 1000);
   const fetcher = new ImageFetcher(
     store,
-    { osUpdateYml: config.osUpdateYml, xzPath: config.xzPath, fetchTimeoutMs: config.fetchTimeoutSeconds * 1000 },
+    {
+      osUpdateYml: config.osUpdateYml,
+      xzPath: config.xzPath,
+      fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
+    },
     log.child({ component: 'fetch' }),
   );
   const hostKey = await loadOrCreateHostKey(config.ssh.hostKeyFile, log);
-  const hostPublicKey = (await readFile(`${config.ssh.hostKeyFile}.pub`, 'utf8').catch(() => '')).trim();
+  const hostPublicKey = (
+    await readFile(`${config.ssh.hostKeyFile}.pub`, 'utf8').catch(() => '')
+  ).trim();
 
   const http = createHttpServer({
     store,
@@ -56,6 +67,9 @@ export async function startUpdateServer(
     authorizedKeysFile: config.ssh.authorizedKeysFile,
     hostKey,
     ciphers: config.ssh.ciphers,
+    keepaliveIntervalMs: config.ssh.keepaliveIntervalSeconds * 1000,
+    keepaliveCountMax: config.ssh.keepaliveCountMax,
+    stallMs: config.streamStallSeconds * 1000,
     log: log.child({ component: 'ssh' }),
   });
   http.listen(config.http.port, config.http.host);
@@ -64,7 +78,10 @@ export async function startUpdateServer(
   await once(ssh, 'listening');
   const httpPort = (http.address() as AddressInfo).port;
   const sshPort = (ssh.address() as AddressInfo).port;
-  log.info({ httpPort, sshPort, publishDir: config.publishDir, osUpdateYml: config.osUpdateYml }, 'update server listening');
+  log.info(
+    { httpPort, sshPort, publishDir: config.publishDir, osUpdateYml: config.osUpdateYml },
+    'update server listening',
+  );
 
   let fetchAll: Promise<FetchResult[]> | undefined;
   const fetchNow = (): Promise<FetchResult[]> => {
@@ -75,7 +92,9 @@ export async function startUpdateServer(
     return run;
   };
   const scheduled = (): void => {
-    fetchNow().catch((err: unknown) => log.error({ err: (err as Error).message }, 'fetch run failed'));
+    fetchNow().catch((err: unknown) =>
+      log.error({ err: (err as Error).message }, 'fetch run failed'),
+    );
   };
   const timer = setInterval(scheduled, config.fetchIntervalSeconds * 1000);
   timer.unref();
@@ -91,7 +110,11 @@ export async function startUpdateServer(
       const sshClosed = new Promise<void>((resolve) => ssh.close(() => resolve()));
       http.closeIdleConnections();
       const cut = await streams.waitIdle(config.shutdownGraceMs);
-      if (cut) log.warn({ activeStreams: streams.size }, 'cutting streams still running after the grace period');
+      if (cut)
+        log.warn(
+          { activeStreams: streams.size },
+          'cutting streams still running after the grace period',
+        );
       http.closeAllConnections();
       for (const c of ssh.connections) c.end();
       await Promise.all([httpClosed, sshClosed, fetchAll?.catch(() => undefined)]);

@@ -15,7 +15,18 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
 
 /** A key pair from the real ssh-keygen: returns the private key path; `.pub` beside it. */
 export function sshKeygen(path: string, type: 'ed25519' | 'rsa' = 'ed25519'): string {
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', `test-${type}`, '-f', path]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...(type === 'rsa' ? ['-b', '2048'] : []),
+    '-N',
+    '',
+    '-C',
+    `test-${type}`,
+    '-f',
+    path,
+  ]);
   return path;
 }
 
@@ -34,23 +45,42 @@ export interface SshResult {
 }
 
 /** The exact ssh invocation of EOS's os-update, plus -p and BatchMode (no prompts in tests). */
-export function sshArgs(key: string, port: number, command: string, extra: string[] = []): string[] {
+export function sshArgs(
+  key: string,
+  port: number,
+  command: string,
+  extra: string[] = [],
+): string[] {
   return [
-    '-i', key,
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'LogLevel=ERROR',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-p', String(port),
+    '-i',
+    key,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-p',
+    String(port),
     ...extra,
     'fleet@127.0.0.1',
     command,
   ];
 }
 
-export async function runSsh(key: string, port: number, command: string, extra: string[] = []): Promise<SshResult> {
-  const child = spawn('/usr/bin/ssh', sshArgs(key, port, command, extra), { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runSsh(
+  key: string,
+  port: number,
+  command: string,
+  extra: string[] = [],
+): Promise<SshResult> {
+  const child = spawn('/usr/bin/ssh', sshArgs(key, port, command, extra), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -89,7 +119,11 @@ export async function startUpstream(): Promise<{
     }
     downloads.set(req.url ?? '', (downloads.get(req.url ?? '') ?? 0) + 1);
     const body = readFileSync(route.file);
-    res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/octet-stream', ETag: etag });
+    res.writeHead(200, {
+      'Content-Length': body.length,
+      'Content-Type': 'application/octet-stream',
+      ETag: etag,
+    });
     if (route.truncate) {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
       return;

@@ -161,7 +161,11 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
     const command = await createCommand(ctx, {
       deviceId,
       kind: 'apply',
-      params: { expectedRootPrefixHash: v2.rootPrefixHash },
+      params: {
+        expectedRootPrefixHash: v2.rootPrefixHash,
+        expectedRootSha256: v2.rootSha256,
+        expectedRootBytes: v2.root.size,
+      },
     });
     const done = await eventually(() => commandState(command.id), finished, 90_000);
     expect(done.state, JSON.stringify(done.result)).toBe('succeeded');
@@ -189,7 +193,12 @@ describe('the fleet: real agents on EOS testbed devices, the real gateway and up
     const command = await createCommand(ctx, {
       deviceId,
       kind: 'apply',
-      params: { imageName: `${FLEET_IMAGE_NAME}-1.0`, expectedRootPrefixHash: v1.rootPrefixHash },
+      params: {
+        imageName: `${FLEET_IMAGE_NAME}-1.0`,
+        expectedRootPrefixHash: v1.rootPrefixHash,
+        expectedRootSha256: v1.rootSha256,
+        expectedRootBytes: v1.root.size,
+      },
     });
     await device.waitForBoot(before.bootCount + 1, { timeoutMs: 60_000 });
     await setTestbedFaults(device.paths.root, {});

@@ -352,8 +352,9 @@ describe('device gateway /agent/v1', () => {
     const command = await createCommand(ctx, {
       deviceId: identity.deviceId,
       kind: 'check',
-      timeoutSeconds: 30,
     });
+    // the deadline counts from delivery: move it into the past once delivered
+    await connection.next('command');
     await app.db.command.update({
       where: { id: command.id },
       data: { deadlineAt: new Date(Date.now() - 1000) },

@@ -22,25 +22,34 @@ import {
   type AuthFrame,
   type EnrollFrame,
   type FrameErrorCode,
+  type ResultFrame,
   type ServerFrame,
 } from '@eos-fleet/shared/protocol/index';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import {
-  commandsToDeliver,
-  markCommandsSent,
+  cancelsRequested,
+  expireOverdueCommands,
   recordCommandAck,
   recordCommandProgress,
   recordCommandResult,
-  timeOutExpiredCommands,
-} from '../services/commands/commands';
+  takeCommandsToSend,
+} from '../services/commands/command-lifecycle';
 import { markGatewayOffline } from '../services/devices/device-reports';
+import {
+  LEASE_RENEWALS_PER_HEARTBEAT,
+  gatewayLeaseMs,
+  renewGatewayLease,
+  retireGateway,
+} from '../services/devices/gateway-processes';
 import {
   authenticateDevice,
   enrollDevice,
   type IdentityVerdict,
 } from '../services/devices/device-identity';
 import type { FleetEvent } from '../services/events/fleet-events';
+import { FrameBudget } from './frame-budget';
+import { LogLimiter, slotFields } from './log-limiter';
 import { ReportBatcher } from './report-batcher';
 
 export interface GatewayOptions {
@@ -65,6 +74,10 @@ interface Session {
   deviceId?: string;
   alive: boolean;
   invalidFrames: number;
+  /** frames of each kind this connection may still send (frame-budget.ts) */
+  budget: FrameBudget;
+  /** kept sending over budget: nothing more is read, the close waits for the frames admitted */
+  flooding: boolean;
   /** command ids sent on this connection (a reconnect sends every unacked one again) */
   sent: Set<string>;
   /** frames of one session are handled in order */
@@ -79,6 +92,12 @@ const REJECTION_CLOSE: Record<Exclude<IdentityVerdict, { ok: true }>['reason'], 
   enrollment_refused: CLOSE_CODES.enrollmentRefused,
 };
 
+/** The command ids this server hands out; anything else cannot name one of its commands. */
+const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Log lines per device and topic per minute: what one device does costs the log a few lines. */
+const LOG_LINES_PER_MINUTE = 10;
+
 export function createGateway(options: GatewayOptions) {
   const { db, logger, gatewayId } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
@@ -92,6 +111,31 @@ export function createGateway(options: GatewayOptions) {
   const byDevice = new Map<string, Session>();
   const reports = new ReportBatcher(db, gatewayId, logger, options.flushMs ?? 1_000);
   reports.start();
+  const logs = new LogLimiter(LOG_LINES_PER_MINUTE);
+  /** dropped frames: one line per device per minute says so, with the count of the minute before */
+  const dropLogs = new LogLimiter(1);
+
+  /** One line about a session, at most LOG_LINES_PER_MINUTE per device (or address) and topic. */
+  function limitedLog(
+    session: Session,
+    topic: string,
+    level: 'info' | 'warn' | 'error',
+    fields: Record<string, unknown>,
+    message: string,
+    limiter = logs,
+  ) {
+    const slot = limiter.take(`${session.deviceId ?? session.ip ?? '?'}:${topic}`);
+    if (!slot) return;
+    logger[level](
+      {
+        deviceId: session.deviceId,
+        ip: session.ip,
+        ...fields,
+        ...slotFields(slot, limiter.windowMs),
+      },
+      message,
+    );
+  }
 
   function send(session: Session, frame: ServerFrame) {
     if (session.ws.readyState === WebSocket.OPEN) session.ws.send(JSON.stringify(frame));
@@ -107,17 +151,17 @@ export function createGateway(options: GatewayOptions) {
 
   function frameError(session: Session, code: FrameErrorCode, message: string, commandId?: string) {
     send(session, { type: 'error', code, message, ...(commandId ? { commandId } : {}) });
+    limitedLog(session, 'invalid-frame', 'info', { code, message }, 'invalid frame from a device');
     session.invalidFrames++;
     if (session.invalidFrames > INVALID_FRAME_BUDGET)
       close(session, CLOSE_CODES.tooManyInvalidFrames, 'too many invalid frames');
   }
 
+  // The rows are marked delivered (committed) before the frames go out: a command cancelled
+  // outright is never sent, and one sent is never cancelled outright.
   async function deliver(session: Session) {
     if (session.state !== 'accepted' || !session.deviceId) return;
-    const pending = (await commandsToDeliver(db, session.deviceId)).filter(
-      (command) => !session.sent.has(command.id),
-    );
-    if (!pending.length || session.state !== 'accepted') return;
+    const pending = await takeCommandsToSend(db, session.deviceId, session.sent);
     for (const command of pending) {
       session.sent.add(command.id);
       send(session, {
@@ -127,16 +171,38 @@ export function createGateway(options: GatewayOptions) {
         params: command.params,
         issuedAt: command.issuedAt.toISOString(),
       });
+      // a cancel requested while it was offline: the agent dedups the id and honours this
+      if (command.cancelRequested) send(session, { type: 'cancel', commandId: command.id });
     }
-    await markCommandsSent(
-      db,
-      pending.map((command) => command.id),
+  }
+
+  /** A result is answered `result_stored` only once committed; otherwise the agent sends it again. */
+  async function storeResult(session: Session, deviceId: string, frame: ResultFrame) {
+    let stored: Awaited<ReturnType<typeof recordCommandResult>>;
+    try {
+      stored = await recordCommandResult(db, deviceId, frame);
+    } catch (error) {
+      logger.warn({ err: error, deviceId, commandId: frame.commandId }, 'storing a result failed');
+      return send(session, {
+        type: 'error',
+        code: 'internal',
+        message: 'the result could not be stored; send it again',
+        commandId: frame.commandId,
+      });
+    }
+    if (stored === 'stored')
+      return send(session, { type: 'result_stored', commandId: frame.commandId });
+    frameError(
+      session,
+      'invalid_params',
+      `no command ${frame.commandId} for this device`,
+      frame.commandId,
     );
   }
 
   function enqueue(session: Session, work: () => Promise<void>) {
     session.queue = session.queue.then(work).catch((error: unknown) => {
-      logger.error({ err: error, deviceId: session.deviceId }, 'gateway failed handling a device');
+      limitedLog(session, 'failure', 'error', { err: error }, 'gateway failed handling a device');
       send(session, {
         type: 'error',
         code: 'internal',
@@ -217,20 +283,22 @@ export function createGateway(options: GatewayOptions) {
         reports.inventory(deviceId, frame.inventory);
         return;
       case 'error':
-        logger.warn(
-          { deviceId, code: frame.code, message: frame.message },
+        limitedLog(
+          session,
+          'agent-error',
+          'warn',
+          { code: frame.code, message: frame.message.slice(0, 200) },
           'the agent reported an error about our frame',
         );
         return;
     }
     if (session.state !== 'accepted')
       return frameError(session, 'unauthorized', 'the device is not accepted yet');
+    if (frame.type === 'result') return storeResult(session, deviceId, frame);
     const known =
       frame.type === 'ack'
         ? await recordCommandAck(db, deviceId, frame.commandId)
-        : frame.type === 'progress'
-          ? await recordCommandProgress(db, deviceId, frame)
-          : await recordCommandResult(db, deviceId, frame);
+        : await recordCommandProgress(db, deviceId, frame);
     if (!known)
       frameError(
         session,
@@ -238,6 +306,51 @@ export function createGateway(options: GatewayOptions) {
         `no command ${frame.commandId} for this device`,
         frame.commandId,
       );
+  }
+
+  /**
+   * Whether a parsed frame is handled at all: within its kind's budget, and naming a command id
+   * this server could have sent. Runs before the frame is queued, so a flood costs no database work.
+   */
+  function admit(session: Session, frame: AgentFrame): boolean {
+    if (frame.type === 'enroll' || frame.type === 'auth') return true;
+    const admission = session.budget.admit(frame.type);
+    if (admission !== 'admit') {
+      limitedLog(
+        session,
+        'over-budget',
+        'warn',
+        { kind: frame.type },
+        'frames over budget dropped',
+        dropLogs,
+      );
+      if (admission === 'close') {
+        session.flooding = true;
+        limitedLog(
+          session,
+          'flood',
+          'warn',
+          {},
+          'closing a connection that keeps flooding',
+          dropLogs,
+        );
+        const shut = () => close(session, CLOSE_CODES.tryAgainLater, 'too many frames; slow down');
+        enqueue(session, () => Promise.resolve(shut()));
+        // a queue stuck on the database does not keep the flood's socket open
+        setTimeout(shut, 5_000).unref();
+      }
+      return false;
+    }
+    if (frame.type !== 'error' && frame.type !== 'inventory' && !COMMAND_ID.test(frame.commandId)) {
+      frameError(
+        session,
+        'invalid_params',
+        `no command ${frame.commandId} for this device`,
+        frame.commandId,
+      );
+      return false;
+    }
+    return true;
   }
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
@@ -248,6 +361,8 @@ export function createGateway(options: GatewayOptions) {
       nonce: randomBytes(24).toString('base64url'),
       alive: true,
       invalidFrames: 0,
+      budget: new FrameBudget(),
+      flooding: false,
       sent: new Set(),
       queue: Promise.resolve(),
     };
@@ -263,10 +378,13 @@ export function createGateway(options: GatewayOptions) {
       if (session.deviceId && session.state !== 'closed') reports.seen(session.deviceId);
     });
     ws.on('message', (data, isBinary) => {
+      // frames still arriving after we closed are not read
+      if (session.state === 'closed' || session.flooding) return;
       if (isBinary)
         return frameError(session, 'invalid_frame', 'binary frames are not part of the protocol');
       const parsed = parseAgentFrame(data);
       if (!parsed.ok) return frameError(session, parsed.error.code, parsed.error.message);
+      if (!admit(session, parsed.value)) return;
       enqueue(session, () => handleFrame(session, parsed.value));
     });
     ws.on('error', (error) =>
@@ -303,8 +421,18 @@ export function createGateway(options: GatewayOptions) {
   }, heartbeatMs);
   heartbeat.unref();
 
+  // this process's lease; a dead process's devices go offline on the others within a heartbeat
+  const leaseMs = gatewayLeaseMs(heartbeatMs);
+  const renewLease = () =>
+    renewGatewayLease(db, gatewayId, leaseMs).catch((error: unknown) =>
+      logger.warn({ err: error }, 'renewing the gateway lease failed'),
+    );
+  void renewLease();
+  const lease = setInterval(() => void renewLease(), heartbeatMs / LEASE_RENEWALS_PER_HEARTBEAT);
+  lease.unref();
+
   const sweep = setInterval(() => {
-    timeOutExpiredCommands(db).catch((error: unknown) =>
+    expireOverdueCommands(db).catch((error: unknown) =>
       logger.warn({ err: error }, 'command deadline sweep failed'),
     );
   }, options.sweepMs ?? 5_000);
@@ -323,6 +451,13 @@ export function createGateway(options: GatewayOptions) {
       switch (event.type) {
         case 'command.queued':
           return enqueue(session, () => deliver(session));
+        case 'command.cancel_requested':
+          // not sent on this connection yet: the next delivery sends it with its cancel
+          return enqueue(session, async () => {
+            if (session.state === 'accepted' && session.sent.has(event.commandId))
+              send(session, { type: 'cancel', commandId: event.commandId });
+            else await deliver(session);
+          });
         case 'device.accepted':
           return enqueue(session, async () => {
             if (session.state !== 'pending') return;
@@ -340,19 +475,35 @@ export function createGateway(options: GatewayOptions) {
     },
     /** after missed events (the LISTEN connection dropped): deliver to every session again */
     resync() {
-      for (const session of byDevice.values()) enqueue(session, () => deliver(session));
+      for (const session of byDevice.values())
+        enqueue(session, async () => {
+          const sentBefore = [...session.sent];
+          await deliver(session); // sends the cancels of what it sends now
+          // a cancel requested while we were not listening, for a command sent on this connection
+          for (const commandId of await cancelsRequested(db, sentBefore))
+            send(session, { type: 'cancel', commandId });
+        });
     },
     stats() {
-      return { connections: sessions.size, devices: byDevice.size, statements: reports.statements };
+      return {
+        connections: sessions.size,
+        devices: byDevice.size,
+        statements: reports.statements,
+        refusedReports: reports.refused,
+      };
     },
+    /** the batched presence and inventory writes of this process (tests inject rows here) */
+    reports,
     flush: () => reports.flush(),
     async close() {
       clearInterval(heartbeat);
       clearInterval(sweep);
+      clearInterval(lease);
       for (const session of sessions) close(session, 1001, 'server shutting down');
       wss.close();
       await reports.stop();
       await markGatewayOffline(db, gatewayId).catch(() => undefined);
+      await retireGateway(db, gatewayId).catch(() => undefined);
     },
   };
 }

@@ -6,7 +6,12 @@ import type { Duplex } from 'node:stream';
 import type { Db } from '@eos-fleet/db';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { appRouter } from '../api/root';
-import { databaseUnavailableError, type SessionOperator, type TrpcContext } from '../api/trpc';
+import {
+  databaseUnavailableError,
+  faultIdOf,
+  type SessionOperator,
+  type TrpcContext,
+} from '../api/trpc';
 import type { Auth } from '../auth/create-auth';
 import type { Logger } from '../logger';
 import type { AttemptLimits } from '../services/operators/auth-attempts';
@@ -129,7 +134,10 @@ export function createAppServer(options: AppServerOptions): http.Server {
       },
       onError: ({ error, path: procedure }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
-          logger.error({ err: error.cause ?? error, procedure }, 'tRPC procedure failed');
+          logger.error(
+            { err: error.cause ?? error, procedure, faultId: faultIdOf(error) },
+            'tRPC procedure failed',
+          );
       },
     });
   }

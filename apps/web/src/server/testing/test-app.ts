@@ -1,7 +1,7 @@
 // A real database (cloned from the migrated template) and a real auth instance for one test file.
 import { createPrismaClient, type Db } from '@eos-fleet/db';
 import { createTestDatabase } from '@eos-fleet/db/testing/test-database';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createAuth } from '../auth/create-auth';
 import { startFleetServer } from '../http/fleet-server';
@@ -12,8 +12,11 @@ import { SYSTEM_ACTOR } from '../services/context';
 import type { AttemptLimits } from '../services/operators/auth-attempts';
 import { createOperator } from '../services/operators/create-operator';
 
-export async function createTestApp() {
-  const database = await createTestDatabase(inject('postgresAdminUrl'));
+/** `databaseUrl`: a migrated database of the test's own (e.g. on a cluster it stops and starts). */
+export async function createTestApp(options: { databaseUrl?: string } = {}) {
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: () => Promise.resolve() }
+    : await createTestDatabase(inject('postgresAdminUrl'));
   const db = createPrismaClient(database.url, { poolSize: 4 });
   const auth = createAuth({
     db,
@@ -60,13 +63,21 @@ export async function createTestApp() {
       port?: number;
       trustedProxies?: readonly string[];
       signInLimits?: AttemptLimits;
+      /** to read what the server logs (default: silent) */
+      logger?: Logger;
     } = {},
   ) {
-    const { port = 0, trustedProxies, signInLimits, ...tuning } = gatewayOptions;
+    const {
+      port = 0,
+      trustedProxies,
+      signInLimits,
+      logger = pino({ level: 'silent' }),
+      ...tuning
+    } = gatewayOptions;
     const fleet = await startFleetServer({
       db,
       auth,
-      logger: pino({ level: 'silent' }),
+      logger,
       databaseUrl: database.url,
       gateway: {
         gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,

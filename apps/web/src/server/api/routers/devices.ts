@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import {
+  applyUpdate,
+  applyUpdateInput,
   cancelCommand,
   createCommand,
   createCommandInput,
+  getCommand,
   listDeviceCommands,
+  listDeviceCommandsInput,
 } from '../../services/commands/commands';
 import { listDevices, listDevicesInput } from '../../services/devices/list-devices';
 import {
@@ -37,12 +41,20 @@ export const devicesRouter = createTRPCRouter({
   update: permittedProcedure('device.operate')
     .input(updateDeviceInput)
     .mutation(({ ctx, input }) => updateDevice(ctx.service, input)),
+  /** a page of the device's command history (summaries; cursor: the previous page's last id) */
   commands: permittedProcedure('device.read')
-    .input(z.object({ deviceId: z.uuid(), limit: z.number().int().min(1).max(200).optional() }))
+    .input(listDeviceCommandsInput)
     .query(({ ctx, input }) => listDeviceCommands(ctx.service, input)),
+  /** one command in full: its events and the tool's output */
+  command: permittedProcedure('device.read')
+    .input(z.object({ commandId: z.uuid() }))
+    .query(({ ctx, input }) => getCommand(ctx.service, input)),
   sendCommand: permittedProcedure('device.operate')
     .input(createCommandInput)
     .mutation(({ ctx, input }) => createCommand(ctx.service, input)),
+  applyUpdate: permittedProcedure('device.operate')
+    .input(applyUpdateInput)
+    .mutation(({ ctx, input }) => applyUpdate(ctx.service, input)),
   cancelCommand: permittedProcedure('device.operate')
     .input(z.object({ commandId: z.uuid() }))
     .mutation(({ ctx, input }) => cancelCommand(ctx.service, input)),

@@ -162,3 +162,49 @@ export async function authenticate(baseUrl: string, identity: SimulatedIdentity)
   });
   return connection;
 }
+
+/** The first frame from index `from` on that matches, polling until `until` (epoch ms). */
+export async function frameAfter(
+  connection: Connection,
+  from: number,
+  match: (frame: ServerFrame) => boolean,
+  until: number,
+): Promise<ServerFrame> {
+  for (;;) {
+    const found = connection.frames.slice(from).find(match);
+    if (found) return found;
+    if (Date.now() > until)
+      throw new Error(
+        `no matching frame in time (got ${connection.frames.map((f) => f.type).join(', ')})`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * What the agent does with a result: send it, and again after `retryMs` while the server answers
+ * `error {commandId}` (or nothing), until `result_stored` for it arrives.
+ */
+export async function sendResultUntilStored(
+  connection: Connection,
+  frame: Extract<AgentFrame, { type: 'result' }>,
+  { retryMs = 200, answerMs = 5_000, timeoutMs = 60_000 } = {},
+): Promise<{ attempts: number }> {
+  const until = Date.now() + timeoutMs;
+  for (let attempts = 1; ; attempts++) {
+    const from = connection.frames.length;
+    connection.send(frame);
+    const answer = await frameAfter(
+      connection,
+      from,
+      (f) =>
+        (f.type === 'result_stored' || f.type === 'error') &&
+        'commandId' in f &&
+        f.commandId === frame.commandId,
+      Math.min(until, Date.now() + answerMs),
+    ).catch(() => undefined);
+    if (answer?.type === 'result_stored') return { attempts };
+    if (Date.now() > until) throw new Error(`result ${frame.commandId} not stored in time`);
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}

@@ -19,5 +19,6 @@ export const AUDIT_ACTIONS = [
   'device.updated',
   'command.created',
   'command.cancelled',
+  'command.cancel_requested',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

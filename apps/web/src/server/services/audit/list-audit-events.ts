@@ -1,13 +1,22 @@
+import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
+import { likeLiteral } from '../like-pattern';
+
+/** audit_event.id is a bigint: a larger cursor names no event (and PostgreSQL would refuse it) */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
 
 export const listAuditEventsInput = z.object({
   limit: z.number().int().min(1).max(200).default(50),
   /** id of the last event of the previous page */
-  cursor: z.string().regex(/^\d+$/).optional(),
-  action: z.string().max(100).optional(),
-  targetType: z.string().max(50).optional(),
-  targetId: z.string().max(100).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, 'expected the id of an event')
+    .refine((id) => BigInt(id) <= MAX_EVENT_ID, 'expected the id of an event')
+    .optional(),
+  action: storableText(100).optional(),
+  targetType: storableText(50).optional(),
+  targetId: storableText(100).optional(),
 });
 export type ListAuditEventsInput = z.input<typeof listAuditEventsInput>;
 
@@ -19,7 +28,7 @@ export async function listAuditEvents(
   const rows = await ctx.db.auditEvent.findMany({
     where: {
       ...(query.cursor ? { id: { lt: BigInt(query.cursor) } } : {}),
-      ...(query.action ? { action: { startsWith: query.action } } : {}),
+      ...(query.action ? { action: { startsWith: likeLiteral(query.action) } } : {}),
       ...(query.targetType ? { targetType: query.targetType } : {}),
       ...(query.targetId ? { targetId: query.targetId } : {}),
     },

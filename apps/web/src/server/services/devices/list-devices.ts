@@ -1,6 +1,8 @@
 import { DEVICE_STATUSES } from '@eos-fleet/shared/domain';
+import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
+import { likeLiteral } from '../like-pattern';
 
 /** A presence row not refreshed for this long belongs to a gateway that died without saying so. */
 export const PRESENCE_STALE_MS = 60_000;
@@ -14,7 +16,7 @@ export function isOnline(
 
 export const listDevicesInput = z.object({
   status: z.enum(DEVICE_STATUSES).optional(),
-  search: z.string().trim().max(100).optional(),
+  search: storableText(100).trim().optional(),
   limit: z.number().int().min(1).max(500).default(100),
 });
 
@@ -26,7 +28,9 @@ export async function listDevices(
   const devices = await ctx.db.device.findMany({
     where: {
       ...(query.status ? { status: query.status } : { status: { not: 'decommissioned' } }),
-      ...(query.search ? { name: { contains: query.search, mode: 'insensitive' } } : {}),
+      ...(query.search
+        ? { name: { contains: likeLiteral(query.search), mode: 'insensitive' } }
+        : {}),
     },
     include: { presence: true },
     orderBy: { createdAt: 'desc' },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { labelsSchema } from '../enrollment/enrollment-tokens';
+import { cancelForDecommission } from '../commands/command-lifecycle';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
 import { isOnline } from './list-devices';
@@ -76,16 +77,13 @@ export async function decommissionDevice(
       where: { id: deviceId },
       data: { status: 'decommissioned', decommissionedAt: new Date() },
     });
-    // what it would still have run is void now
-    await tx.command.updateMany({
-      where: { deviceId, state: { in: ['queued', 'delivered'] }, ackedAt: null },
-      data: { state: 'cancelled', completedAt: new Date(), error: 'device decommissioned' },
-    });
+    // it is refused from now on: nothing it was to run will report (each with its event)
+    const cancelledCommands = await cancelForDecommission(tx, deviceId);
     await recordAuditEvent(ctx, tx, {
       action: 'device.decommissioned',
       targetType: 'device',
       targetId: deviceId,
-      data: { name: device.name },
+      data: { name: device.name, cancelledCommands },
     });
     await publishFleetEvent(tx, { type: 'device.revoked', deviceId, reason: 'decommissioned' });
     return { id: deviceId, status: 'decommissioned' as const };

@@ -2,6 +2,7 @@
 // so a fast hash is enough and lets the gateway find it by hash). Optional expiry, use limit,
 // labels to put on enrolled devices, and auto-accept.
 import { createHash, randomBytes } from 'node:crypto';
+import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
@@ -30,7 +31,7 @@ export const labelsSchema = z
 export type Labels = z.infer<typeof labelsSchema>;
 
 export const createEnrollmentTokenInput = z.object({
-  name: z.string().trim().min(1, 'required').max(100),
+  name: storableText(100).trim().min(1, 'required'),
   labels: labelsSchema.default({}),
   autoAccept: z.boolean().default(false),
   /** hours until it expires; none: never */

@@ -8,6 +8,12 @@ export const FLEET_EVENTS_CHANNEL = 'eos_fleet_events';
 export const fleetEventSchema = z.discriminatedUnion('type', [
   /** a command is waiting for its device */
   z.object({ type: z.literal('command.queued'), deviceId: z.string(), commandId: z.string() }),
+  /** an operator cancelled a command the device was sent: send it `cancel` */
+  z.object({
+    type: z.literal('command.cancel_requested'),
+    deviceId: z.string(),
+    commandId: z.string(),
+  }),
   /** an operator accepted a pending device: open its session */
   z.object({ type: z.literal('device.accepted'), deviceId: z.string() }),
   /** rejected or decommissioned: close its socket now, on whichever process holds it */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OPERATOR_ROLES } from '@eos-fleet/shared/domain';
+import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
@@ -16,7 +17,7 @@ export const createOperatorInput = z.object({
     .email()
     .max(254)
     .transform((email) => email.toLowerCase()),
-  name: z.string().trim().min(1, 'required').max(100),
+  name: storableText(100).trim().min(1, 'required'),
   role: z.enum(OPERATOR_ROLES),
   /** omitted: a one-time password is generated and must be changed at first sign-in */
   password: passwordSchema.optional(),

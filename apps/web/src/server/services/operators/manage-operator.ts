@@ -1,12 +1,15 @@
 // Changes to an operator by an admin: role, disabling, password reset. The fleet is never left
 // without an enabled admin, and an operator cannot lock themselves out.
 import { OPERATOR_ROLES } from '@eos-fleet/shared/domain';
+import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
 import { toOperatorView } from './create-operator';
 import { CREDENTIAL_PROVIDER, generateOneTimePassword, hashPassword } from './passwords';
+
+const operatorIdSchema = storableText(128).min(1);
 
 type Tx = Parameters<Parameters<ServiceContext['db']['$transaction']>[0]>[0];
 
@@ -28,7 +31,7 @@ async function assertAnotherAdminRemains(tx: Tx, operatorId: string) {
 }
 
 export const changeOperatorRoleInput = z.object({
-  operatorId: z.string().min(1),
+  operatorId: operatorIdSchema,
   role: z.enum(OPERATOR_ROLES),
 });
 
@@ -53,7 +56,7 @@ export async function changeOperatorRole(
 }
 
 export const setOperatorDisabledInput = z.object({
-  operatorId: z.string().min(1),
+  operatorId: operatorIdSchema,
   disabled: z.boolean(),
 });
 
@@ -82,7 +85,7 @@ export async function setOperatorDisabled(
   });
 }
 
-export const resetOperatorPasswordInput = z.object({ operatorId: z.string().min(1) });
+export const resetOperatorPasswordInput = z.object({ operatorId: operatorIdSchema });
 
 /** A new one-time password for an operator who lost theirs; all their sessions end. */
 export async function resetOperatorPassword(

@@ -1,5 +1,6 @@
 'use client';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { inferRouterOutputs } from '@trpc/server';
 import { useParams, useRouter } from 'next/navigation';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useCan } from '~/components/session';
@@ -15,6 +16,8 @@ import {
   TextInput,
   formatTime,
 } from '~/components/ui';
+import { applyUpdateInput } from '~/server/services/commands/apply-update-input';
+import type { AppRouter } from '~/server/api/root';
 import { errorMessage, useTRPC } from '~/trpc/react';
 import { formText } from '~/lib/form';
 import { formatLabels } from '~/lib/labels';
@@ -30,6 +33,14 @@ const STATE_TONES: Record<string, 'slate' | 'green' | 'amber' | 'red' | 'sky'> =
   timed_out: 'red',
   rolled_back: 'red',
   cancelled: 'slate',
+};
+
+/** The apply form's words for the procedure's fields. */
+const APPLY_FIELDS: Record<string, string> = {
+  rootPrefixHash: 'Root prefix hash',
+  rootSha256: 'Whole root partition sha256',
+  rootBytes: 'Root partition size',
+  imageName: 'Image name',
 };
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
@@ -53,14 +64,21 @@ export default function DevicePage() {
   const canOperate = useCan('device.operate');
   const canEnroll = useCan('device.enroll');
   const device = useQuery(trpc.devices.get.queryOptions({ deviceId }, { refetchInterval: 3_000 }));
-  const commands = useQuery(
-    trpc.devices.commands.queryOptions({ deviceId }, { refetchInterval: 2_000 }),
+  // the history a page at a time (summaries only); older pages load on demand
+  const commands = useInfiniteQuery(
+    trpc.devices.commands.infiniteQueryOptions(
+      { deviceId, limit: 20 },
+      { getNextPageParam: (page) => page.nextCursor, refetchInterval: 2_000 },
+    ),
   );
+  const commandList = commands.data?.pages.flatMap((page) => page.items);
   const [engine, setEngine] = useState<'podman' | 'firecracker'>('podman');
+  const [applyError, setApplyError] = useState<string | null>(null);
   const refresh = async () => {
-    await queryClient.invalidateQueries({ queryKey: trpc.devices.commands.queryKey({ deviceId }) });
+    await queryClient.invalidateQueries({ queryKey: trpc.devices.commands.pathKey() });
   };
   const send = useMutation(trpc.devices.sendCommand.mutationOptions({ onSuccess: refresh }));
+  const apply = useMutation(trpc.devices.applyUpdate.mutationOptions({ onSuccess: refresh }));
   const cancel = useMutation(trpc.devices.cancelCommand.mutationOptions({ onSuccess: refresh }));
   const decommission = useMutation(
     trpc.devices.decommission.mutationOptions({ onSuccess: () => router.push('/devices') }),
@@ -75,14 +93,28 @@ export default function DevicePage() {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const imageName = formText(form, 'imageName').trim();
-    send.mutate({
+    const bytes = formText(form, 'rootBytes').trim();
+    // the procedure's own schema, so the form says what the server would
+    const input = applyUpdateInput.safeParse({
       deviceId,
-      kind: 'apply',
-      params: {
-        expectedRootPrefixHash: formText(form, 'hash').trim(),
-        ...(imageName ? { imageName } : {}),
-      },
+      rootPrefixHash: formText(form, 'hash').trim(),
+      rootSha256: formText(form, 'rootSha256').trim(),
+      rootBytes: /^\d+$/.test(bytes) ? Number(bytes) : bytes === '' ? undefined : Number.NaN,
+      ...(imageName ? { imageName } : {}),
     });
+    if (!input.success) {
+      setApplyError(
+        input.error.issues
+          .map(
+            (issue) =>
+              `${APPLY_FIELDS[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`,
+          )
+          .join('; '),
+      );
+      return;
+    }
+    setApplyError(null);
+    apply.mutate(input.data);
   }
 
   function onRegister(event: FormEvent<HTMLFormElement>) {
@@ -114,9 +146,12 @@ export default function DevicePage() {
           </div>
         }
       />
-      {(send.error ?? cancel.error ?? decommission.error) && (
+      {(applyError ?? send.error ?? apply.error ?? cancel.error ?? decommission.error) && (
         <div className="mb-4">
-          <Alert>{errorMessage(send.error ?? cancel.error ?? decommission.error)}</Alert>
+          <Alert>
+            {applyError ??
+              errorMessage(send.error ?? apply.error ?? cancel.error ?? decommission.error)}
+          </Alert>
         </div>
       )}
       <div className="grid grid-cols-1 gap-6 xl:grid-cols-3">
@@ -208,8 +243,31 @@ export default function DevicePage() {
               className="space-y-2 border-t border-slate-200 pt-3"
             >
               <Field label="Apply image version (root prefix hash)">
-                <TextInput name="hash" placeholder="40 hex digits" className="font-mono" />
+                <TextInput
+                  name="hash"
+                  placeholder="sha1 of the first 10 MiB: 40 hex digits"
+                  className="font-mono"
+                />
               </Field>
+              <Field label="Whole root partition sha256">
+                <TextInput
+                  name="rootSha256"
+                  placeholder="the update server publishes it: 64 hex digits"
+                  className="font-mono"
+                />
+              </Field>
+              <Field label="Root partition size (bytes)">
+                <TextInput
+                  name="rootBytes"
+                  inputMode="numeric"
+                  placeholder="the length of that partition stream"
+                  className="font-mono"
+                />
+              </Field>
+              <p className="text-xs text-slate-500">
+                The device commits the new slot only if its content has this sha256 and size;
+                otherwise it boots back into the old one.
+              </p>
               <Field label="Image name (default: the device's)">
                 <TextInput name="imageName" placeholder={d.imageName ?? ''} />
               </Field>
@@ -272,94 +330,143 @@ export default function DevicePage() {
 
       <Card className="mt-6">
         <h2 className="border-b border-slate-200 px-4 py-3 font-medium text-ink">Commands</h2>
-        {commands.data?.length === 0 && (
+        {commandList?.length === 0 && (
           <p className="p-4 text-sm text-slate-500">No commands sent to this device yet.</p>
         )}
         <ul data-testid="commands">
-          {commands.data?.map((command) => {
-            const progress = command.progress;
-            const percent =
-              progress?.bytesWritten && progress.totalBytes
-                ? Math.min(100, (100 * progress.bytesWritten) / progress.totalBytes)
-                : null;
-            return (
-              <li
-                key={command.id}
-                className="border-b border-slate-100 px-4 py-3 last:border-0"
-                data-testid={`command-${command.kind}`}
-                data-state={command.state}
-              >
-                <div className="flex flex-wrap items-center justify-between gap-2">
-                  <span className="flex items-center gap-2">
-                    <span className="font-mono text-sm">{command.kind}</span>
-                    <Badge tone={STATE_TONES[command.state] ?? 'slate'}>
-                      {command.state.replace('_', ' ')}
-                    </Badge>
-                    <span className="text-xs text-slate-500">{formatTime(command.createdAt)}</span>
-                  </span>
-                  {(command.state === 'queued' || command.state === 'delivered') &&
-                    !command.ackedAt &&
-                    canOperate && (
-                      <Button
-                        variant="secondary"
-                        onClick={() => cancel.mutate({ commandId: command.id })}
-                      >
-                        Cancel
-                      </Button>
-                    )}
-                </div>
-                {progress && !command.completedAt && (
-                  <p className="mt-1 text-xs text-slate-600" data-testid="command-progress">
-                    {progress.phase}
-                    {progress.bytesWritten !== undefined &&
-                      ` · ${mib(progress.bytesWritten)}${progress.totalBytes ? ` of ${mib(progress.totalBytes)}` : ''}`}
-                    {percent !== null && (
-                      <span className="ml-2 inline-block h-1.5 w-40 rounded bg-slate-200 align-middle">
-                        <span
-                          className="block h-1.5 rounded bg-brand-600"
-                          style={{ width: `${percent}%` }}
-                        />
-                      </span>
-                    )}
-                  </p>
-                )}
-                {command.error && (
-                  <p className="mt-1 text-xs text-red-700">
-                    {command.errorCode}: {command.error}
-                  </p>
-                )}
-                {command.result?.data && (
-                  <p
-                    className="mt-1 break-all font-mono text-xs text-slate-600"
-                    data-testid="command-result"
-                  >
-                    {Object.entries(command.result.data)
-                      .filter(([, value]) => value !== null && value !== undefined)
-                      .map(([key, value]) => `${key}=${String(value)}`)
-                      .join('  ')}
-                  </p>
-                )}
-                <details className="mt-1 text-xs text-slate-500">
-                  <summary>{command.events.length} events</summary>
-                  <ol className="ml-4 list-disc">
-                    {command.events.map((event) => (
-                      <li key={event.id}>
-                        {formatTime(event.createdAt)}{' '}
-                        {event.state && <strong>{event.state}</strong>} {event.message}
-                      </li>
-                    ))}
-                  </ol>
-                  {command.result?.output && (
-                    <pre className="mt-1 max-h-48 overflow-auto rounded bg-slate-100 p-2">
-                      {command.result.output}
-                    </pre>
-                  )}
-                </details>
-              </li>
-            );
-          })}
+          {commandList?.map((command) => (
+            <CommandItem
+              key={command.id}
+              command={command}
+              canCancel={canOperate}
+              onCancel={() => cancel.mutate({ commandId: command.id })}
+            />
+          ))}
         </ul>
+        {commands.hasNextPage && (
+          <div className="border-t border-slate-100 px-4 py-3">
+            <Button
+              variant="secondary"
+              disabled={commands.isFetchingNextPage}
+              onClick={() => void commands.fetchNextPage()}
+            >
+              {commands.isFetchingNextPage ? 'Loading…' : 'Older commands'}
+            </Button>
+          </div>
+        )}
       </Card>
+    </>
+  );
+}
+
+type CommandSummary = inferRouterOutputs<AppRouter>['devices']['commands']['items'][number];
+
+const WAITING_STATES = ['queued', 'delivered', 'downloading', 'rebooting', 'verifying'];
+
+function CommandItem({
+  command,
+  canCancel,
+  onCancel,
+}: {
+  command: CommandSummary;
+  canCancel: boolean;
+  onCancel: () => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const progress = command.progress;
+  const percent =
+    progress?.bytesWritten && progress.totalBytes
+      ? Math.min(100, (100 * progress.bytesWritten) / progress.totalBytes)
+      : null;
+  const waiting = WAITING_STATES.includes(command.state);
+  return (
+    <li
+      className="border-b border-slate-100 px-4 py-3 last:border-0"
+      data-testid={`command-${command.kind}`}
+      data-state={command.state}
+    >
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <span className="flex items-center gap-2">
+          <span className="font-mono text-sm">{command.kind}</span>
+          <Badge tone={STATE_TONES[command.state] ?? 'slate'}>
+            {command.state.replace('_', ' ')}
+          </Badge>
+          {waiting && command.cancelRequestedAt && <Badge tone="amber">cancel requested</Badge>}
+          <span className="text-xs text-slate-500">{formatTime(command.createdAt)}</span>
+        </span>
+        {waiting && !command.cancelRequestedAt && canCancel && (
+          <Button
+            variant="secondary"
+            onClick={onCancel}
+            title={
+              command.state === 'queued'
+                ? 'Not sent yet: it will not run'
+                : 'Already sent: the device cancels it only if it has not started it'
+            }
+          >
+            {command.state === 'queued' ? 'Cancel' : 'Request cancel'}
+          </Button>
+        )}
+      </div>
+      {progress && !command.completedAt && (
+        <p className="mt-1 text-xs text-slate-600" data-testid="command-progress">
+          {progress.phase}
+          {progress.bytesWritten !== undefined &&
+            ` · ${mib(progress.bytesWritten)}${progress.totalBytes ? ` of ${mib(progress.totalBytes)}` : ''}`}
+          {percent !== null && (
+            <span className="ml-2 inline-block h-1.5 w-40 rounded bg-slate-200 align-middle">
+              <span className="block h-1.5 rounded bg-brand-600" style={{ width: `${percent}%` }} />
+            </span>
+          )}
+        </p>
+      )}
+      {command.error && (
+        <p className="mt-1 text-xs text-red-700">
+          {command.errorCode}: {command.error}
+        </p>
+      )}
+      {command.resultData && (
+        <p className="mt-1 break-all font-mono text-xs text-slate-600" data-testid="command-result">
+          {Object.entries(command.resultData)
+            .filter(([, value]) => value !== null && value !== undefined)
+            .map(([key, value]) => `${key}=${String(value)}`)
+            .join('  ')}
+        </p>
+      )}
+      <details
+        className="mt-1 text-xs text-slate-500"
+        onToggle={(event) => setOpen(event.currentTarget.open)}
+      >
+        <summary>{command.eventCount} events</summary>
+        {open && <CommandDetails commandId={command.id} live={waiting} />}
+      </details>
+    </li>
+  );
+}
+
+/** Events and output of one command, fetched only while its details are open. */
+function CommandDetails({ commandId, live }: { commandId: string; live: boolean }) {
+  const trpc = useTRPC();
+  const detail = useQuery(
+    trpc.devices.command.queryOptions({ commandId }, { refetchInterval: live ? 2_000 : false }),
+  );
+  if (detail.error) return <p role="alert">{errorMessage(detail.error)}</p>;
+  if (!detail.data) return <Loading what="the events" />;
+  return (
+    <>
+      <ol className="ml-4 list-disc">
+        {detail.data.events.map((event) => (
+          <li key={event.id}>
+            {formatTime(event.createdAt)} {event.state && <strong>{event.state}</strong>}{' '}
+            {event.message}
+          </li>
+        ))}
+      </ol>
+      {detail.data.output && (
+        <pre className="mt-1 max-h-48 overflow-auto rounded bg-slate-100 p-2">
+          {detail.data.output}
+        </pre>
+      )}
     </>
   );
 }
