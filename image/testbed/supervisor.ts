@@ -364,7 +364,8 @@ export class Supervisor {
   /** Nothing of the old boot may live on into the next: kill until no process of the device is left. */
   private async killEverything(): Promise<void> {
     const left = await killDevice(this.paths.root);
-    if (left.length > 0) this.log(`processes of the device still alive after SIGKILL: ${left.join(' ')}`);
+    if (left.length > 0)
+      this.log(`processes of the device still alive after SIGKILL: ${left.join(' ')}`);
   }
 
   private waitForChildren(timeoutMs = 10_000): Promise<void> {
