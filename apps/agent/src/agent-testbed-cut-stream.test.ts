@@ -128,7 +128,7 @@ afterAll(async () => {
     console.log(
       `cut streams (${ROOT_MIB} MiB root, EOS os-update, real agent and update server):\n` +
         figures
-          .map((f) => `  ${f.run.padEnd(44)} ${f.outcome.padEnd(28)} ${f.seconds.toFixed(1)} s`)
+          .map((f) => `  ${f.run.padEnd(54)} ${f.outcome.padEnd(28)} ${f.seconds.toFixed(1)} s`)
           .join('\n'),
     );
   }
