@@ -27,6 +27,7 @@ import {
 } from '@eos-fleet/shared';
 import { locateEosReference } from '../src/eos-reference';
 import { deviceCommandBundle } from './device-bundle';
+import { sshWrapper } from './network';
 import { shellQuote, writeEosOsUpdate, writeHardwareStandIns } from './hardware';
 import {
   deviceConfigSchema,
@@ -266,10 +267,7 @@ export async function createTestbedDevice(
       '# EOS testbed: the update server of this device listens on a non-22 port.\n' +
         `Host *\n  Port ${sshPort}\n  BatchMode yes\n  ConnectTimeout 10\n`,
     );
-    await writeExecutable(
-      paths.ssh,
-      `#!/bin/sh\nexec /usr/bin/ssh -F ${shellQuote(paths.sshConfig)} "$@"\n`,
-    );
+    await writeExecutable(paths.ssh, sshWrapper(dir));
     await mkdir(path.dirname(paths.standInBundle), { recursive: true });
     await writeFile(paths.standInBundle, await deviceCommandBundle());
     await writeHardwareStandIns(dir, config, {
@@ -325,6 +323,7 @@ export function testbedAgentPaths(dir: string) {
       cmdline: paths.cmdline,
       bootId: paths.bootId,
       osRelease: path.join(paths.etc, 'os-release'),
+      commitGateReport: paths.gateReport,
     },
   };
 }

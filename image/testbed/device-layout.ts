@@ -102,6 +102,10 @@ export function devicePaths(dir: string) {
     kexecLoaded: at('testbed', 'kexec-loaded.json'),
     pendingBoot: at('testbed', 'pending-boot.json'),
     faults: at('testbed', 'faults.json'),
+    /** How many `sudo cat` streams the ssh wrapper saw since the faults were set (cutStream.nth). */
+    streamCount: at('testbed', 'streams.count'),
+    /** What the network did to streams (network.ts), one line per cut. */
+    networkLog: at('testbed', 'log', 'network.log'),
     logs: at('testbed', 'log'),
     disk: at('disk'),
     slotFile: (slot: RootSlot) => at('disk', slot),
@@ -137,6 +141,9 @@ export function devicePaths(dir: string) {
     serviceStates: at('testbed', 'services'),
     /** The commit gate's conf for this device (EOS: /etc/eos-fleet/commit-gate.conf). */
     gateConf: at('testbed', 'commit-gate.conf'),
+    /** The gate's REPORT_DIR; its `last-result` is the verdict the agent of the next boot reads. */
+    gateReportDir: at('var', 'lib', 'containers', 'storage', 'eos-fleet-gate'),
+    gateReport: at('var', 'lib', 'containers', 'storage', 'eos-fleet-gate', 'last-result'),
     firecrackerPilot: at('usr', 'bin', 'firecracker-pilot'),
     /** The fleet container's copy of the shared key (read-only image store on EOS). */
     fleetContainerKey: at('var', 'lib', 'containers', 'loaded', 'fleet', 'id_fleet'),

@@ -1,6 +1,6 @@
 // Read-outs of a testbed device for tests and the CLI: what runs, what the ESP would boot next,
 // and the boot history. Written by the supervisor, read by anyone.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type RootSlot } from '@eos-fleet/shared';
 import {
@@ -17,10 +17,26 @@ export type BootKind = 'power-on' | 'kexec' | 'reboot' | 'power-cycle';
 export type DevicePhase =
   'off' | 'booting' | 'running' | 'rebooting' | 'halting' | 'boot-failed' | 'hung';
 
+/**
+ * The network between the device and its update server drops a `sudo cat` stream (os-update's
+ * `read_stream`): the device's ssh wrapper (network.ts) passes only the first `bytes` bytes of
+ * the stream to os-update, then the connection is gone (ssh ends, exit 255).
+ */
+export interface CutStreamFault {
+  /** Bytes that arrive before the connection drops. */
+  bytes: number;
+  /**
+   * Which `sudo cat` stream, counted from 1 since the faults were last set; every stream when
+   * absent. An agent's apply makes three: its own `--check`, then `--apply`'s check and its write.
+   */
+  nth?: number;
+}
+
 /** Failures a test can inject; they hold until changed. */
 export interface TestbedFaults {
   /** A kexec boot (after os-update --apply) hangs before the commit: only a power cycle helps. */
   hangAfterKexec?: boolean;
+  cutStream?: CutStreamFault;
 }
 
 export async function readTestbedFaults(dir: string): Promise<TestbedFaults> {
@@ -30,8 +46,11 @@ export async function readTestbedFaults(dir: string): Promise<TestbedFaults> {
   );
 }
 
+/** Sets the faults (compact JSON on one line: the ssh wrapper reads it with sed); restarts the stream count. */
 export async function setTestbedFaults(dir: string, faults: TestbedFaults): Promise<void> {
-  await writeFileAtomic(devicePaths(dir).faults, `${JSON.stringify(faults)}\n`);
+  const paths = devicePaths(dir);
+  await rm(paths.streamCount, { force: true });
+  await writeFileAtomic(paths.faults, `${JSON.stringify(faults)}\n`);
 }
 
 export interface BootRecord {

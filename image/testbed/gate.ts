@@ -62,7 +62,7 @@ export async function writeGateConf(dir: string, config: DeviceConfig): Promise<
     FLAKES_DIR: paths.flakesDir,
     STORAGE_DIR: paths.stateDir,
     ON_FAILURE: gate.onFailure,
-    REPORT_DIR: path.join(paths.stateDir, 'eos-fleet-gate'),
+    REPORT_DIR: paths.gateReportDir,
     AGENT: agent,
     AGENT_CONFIG: agentConfig,
     AGENT_UNIT: `${gate.agentService}.service`,

@@ -42,6 +42,7 @@ import {
   type BootRecord,
   type DeviceState,
 } from './device-state';
+import { DEVICE_MARKER, devicePids, killDevice, signalDevice } from './device-processes';
 import { COMMIT_GATE_SCRIPT, gateEnabled, writeGateConf } from './gate';
 
 const TERM_GRACE_MS = 3000;
@@ -153,6 +154,7 @@ export class Supervisor {
     } else {
       this.killAll('SIGKILL');
       await this.waitForChildren();
+      await this.killEverything();
     }
     if (generation !== this.generation && action !== 'halt') return;
     if (action === 'halt') {
@@ -351,10 +353,19 @@ export class Supervisor {
     return child;
   }
 
+  /** Every service's process group, and every other process of the device (device-processes.ts). */
   private killAll(signal: NodeJS.Signals): void {
     for (const child of this.children) {
       if (child.pid !== undefined) killQuietly(-child.pid, signal);
     }
+    signalDevice(this.paths.root, signal);
+  }
+
+  /** Nothing of the old boot may live on into the next: kill until no process of the device is left. */
+  private async killEverything(): Promise<void> {
+    const left = await killDevice(this.paths.root);
+    if (left.length > 0)
+      this.log(`processes of the device still alive after SIGKILL: ${left.join(' ')}`);
   }
 
   private waitForChildren(timeoutMs = 10_000): Promise<void> {
@@ -376,12 +387,21 @@ export class Supervisor {
     });
   }
 
-  /** An orderly stop: SIGTERM, then SIGKILL for whatever is still there after a grace period. */
+  /**
+   * An orderly stop: SIGTERM to every process of the device (systemd's KillMode=control-group),
+   * then SIGKILL for whatever is still there after a grace period.
+   */
   private async stopAll(): Promise<void> {
+    const graceOver = Date.now() + TERM_GRACE_MS;
     this.killAll('SIGTERM');
     await this.waitForChildren(TERM_GRACE_MS);
+    // The services' tools (own process groups) may take a moment longer than the services.
+    while (devicePids(this.paths.root).length > 0 && Date.now() < graceOver) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     this.killAll('SIGKILL');
     await this.waitForChildren();
+    await this.killEverything();
   }
 }
 
@@ -397,6 +417,7 @@ export function serviceEnv(
     ...config.env,
     ...extra,
     EOS_TESTBED_DIR: paths.root,
+    [DEVICE_MARKER]: paths.root,
     PATH: hardware ? `${paths.hardwareDir}:${path}` : path,
   };
 }

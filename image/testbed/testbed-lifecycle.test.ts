@@ -1,5 +1,6 @@
 // A testbed device without an update server: layout from a real image, boots, services, power
 // cycle and reboot, /run as tmpfs, fleet --getkey, os-update's offline modes.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,10 @@ let imagePath: string;
 let device: RunningTestbedDevice;
 let dir: string;
 
+// Like the agent's tools, the service's child leads a session (and process group) of its own:
+// "pid boot-id child-pid" per start.
 const SERVICE =
-  'echo "$$ $(cat "$EOS_TESTBED_DIR/proc/sys/kernel/random/boot_id")" >> "$EOS_TESTBED_DIR/run/agent.pids"; exec sleep 600';
+  'setsid sleep 600 & echo "$$ $(cat "$EOS_TESTBED_DIR/proc/sys/kernel/random/boot_id") $!" >> "$EOS_TESTBED_DIR/run/agent.pids"; exec sleep 600';
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'testbed-lifecycle-'));
@@ -56,10 +59,10 @@ async function agentPids(): Promise<string[]> {
   }
 }
 
+/** Running (a zombie is dead, only not reaped yet by whoever inherited it). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -108,8 +111,12 @@ describe('testbed device without an update server', () => {
     expect(after.bootCount).toBe(before.bootCount + 1);
     expect(after.bootId).not.toBe(before.bootId);
     await expect(stat(device.paths.fleetKey)).rejects.toThrow();
-    // The service was SIGKILLed and started again in the new boot.
-    expect(alive(Number(first.split(' ')[0]))).toBe(false);
+    // The service was SIGKILLed and started again in the new boot; so was the child it started in
+    // a process group of its own: on hardware nothing lives through a power cycle.
+    const [service, , child] = first.split(' ').map(Number);
+    expect(child).toBeGreaterThan(0);
+    expect(alive(child ?? 0)).toBe(false);
+    expect(alive(service ?? 0)).toBe(false);
     const [second = ''] = await agentPids();
     expect(second.split(' ')[1]).toBe(after.bootId);
     expect(after.currentSlot).toBe('p.lxreadonly');
