@@ -5,8 +5,16 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      '**/node_modules/**', '**/.next/**', '**/dist/**', '**/generated/**', '**/.turbo/**',
-      '**/test-results/**', '**/playwright-report/**', '**/*.mjs', '**/*.cjs', '**/next-env.d.ts',
+      '**/node_modules/**',
+      '**/.next/**',
+      '**/dist/**',
+      '**/generated/**',
+      '**/.turbo/**',
+      '**/test-results/**',
+      '**/playwright-report/**',
+      '**/*.mjs',
+      '**/*.cjs',
+      '**/next-env.d.ts',
       '.data/**',
     ],
   },
@@ -18,9 +26,15 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { attributes: false } },
+      ],
     },
   },
   {

@@ -14,14 +14,7 @@
 //   npm run bench:connections -w @eos-fleet/bench -- [--agents 2000] [--concurrency 100]
 //     [--steady-seconds 30] [--heartbeat-ms 5000] [--flush-ms 1000] [--max-seconds 300] [--no-write]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +83,9 @@ const MiB = 1024 * 1024;
 
 const started = Date.now();
 function log(message: string) {
-  process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+  process.stdout.write(
+    `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}\n`,
+  );
 }
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -287,7 +282,8 @@ function postgresCpuSeconds(dataDir: string): number {
     // after "pid (comm) ": state ppid ... utime, stime, cutime, cstime are fields 12 to 15
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const own = Number(fields[11]) + Number(fields[12]);
-    if (Number(entry) === postmaster) total += (own + Number(fields[13]) + Number(fields[14])) / ticks;
+    if (Number(entry) === postmaster)
+      total += (own + Number(fields[13]) + Number(fields[14])) / ticks;
     else if (Number(fields[1]) === postmaster) total += own / ticks;
   }
   return total;
@@ -935,7 +931,9 @@ function render(f: Figures): string {
     '|---|---|---|',
     ...(s.db.statements === undefined
       ? []
-      : [`| PostgreSQL statements (pg_stat_statements calls) | ${s.db.statements} | ${rate(s.db.statements, steadySeconds)} |`]),
+      : [
+          `| PostgreSQL statements (pg_stat_statements calls) | ${s.db.statements} | ${rate(s.db.statements, steadySeconds)} |`,
+        ]),
     `| PostgreSQL transactions (pg_stat_database commit + rollback) | ${s.db.transactions} | ${rate(s.db.transactions, steadySeconds)} |`,
     `| gateway \`stats().statements\` (report flushes) | ${s.gatewayStatements} | ${rate(s.gatewayStatements, steadySeconds)} |`,
     `| rows updated | ${s.db.tuplesUpdated} | ${rate(s.db.tuplesUpdated, steadySeconds)} |`,
@@ -983,7 +981,9 @@ function writeSection(section: string) {
 try {
   await main();
 } catch (error) {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 } finally {
   await cleanup();

@@ -19,7 +19,10 @@ import pino from 'pino';
 
 const MiB = 1024 * 1024;
 const { values } = parseArgs({
-  options: { 'root-mib': { type: 'string', default: '512' }, runs: { type: 'string', default: '3' } },
+  options: {
+    'root-mib': { type: 'string', default: '512' },
+    runs: { type: 'string', default: '3' },
+  },
 });
 const rootMiB = Number(values['root-mib']);
 const runs = Number(values.runs);
@@ -57,11 +60,18 @@ async function main(): Promise<void> {
     .join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'bench-stream-'));
   const server = await (async () => {
-    const image = await buildEosImage({ outPath: join(dir, 'EOS.raw'), version: '1', sizes: { uefi: 4, root: rootMiB, spare: 4 } });
+    const image = await buildEosImage({
+      outPath: join(dir, 'EOS.raw'),
+      version: '1',
+      sizes: { uefi: 4, root: rootMiB, spare: 4 },
+    });
     const key = join(dir, 'id_fleet');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${key}.pub`));
-    writeFileSync(join(dir, 'os-update.yml'), `update:\n  - image: ${pathToFileURL(image.path).href}\n    name: EOS.x86_64-AB.raw\n`);
+    writeFileSync(
+      join(dir, 'os-update.yml'),
+      `update:\n  - image: ${pathToFileURL(image.path).href}\n    name: EOS.x86_64-AB.raw\n`,
+    );
     const s = await startUpdateServer(
       {
         osUpdateYml: join(dir, 'os-update.yml'),
@@ -80,25 +90,52 @@ async function main(): Promise<void> {
   })();
   const { s, image, key } = server;
   const published = join(dir, 'os-images', '.versions', 'EOS.x86_64-AB', `${image.sha1}.raw`);
-  const expected = await sha1OfFile({ path: published, offset: image.root.offset, length: image.root.size });
+  const expected = await sha1OfFile({
+    path: published,
+    offset: image.root.offset,
+    length: image.root.size,
+  });
 
   const channels: Record<string, () => Promise<{ sha1: string; bytes: number }>> = {
     'disk (read + sha1)': async () => ({
-      sha1: await sha1OfFile({ path: published, offset: image.root.offset, length: image.root.size }),
+      sha1: await sha1OfFile({
+        path: published,
+        offset: image.root.offset,
+        length: image.root.size,
+      }),
       bytes: image.root.size,
     }),
     'HTTP GET .raw.dev (+ sha1)': async () => {
-      const req = request({ host: '127.0.0.1', port: s.httpPort, path: '/os-images/EOS.x86_64-AB.raw.dev' });
+      const req = request({
+        host: '127.0.0.1',
+        port: s.httpPort,
+        path: '/os-images/EOS.x86_64-AB.raw.dev',
+      });
       req.end();
       const [res] = (await once(req, 'response')) as [IncomingMessage];
       return hashStream(res as AsyncIterable<Buffer>);
     },
     'SSH sudo cat .raw.dev, /usr/bin/ssh (+ sha1)': async () => {
-      const child = spawn('/usr/bin/ssh', [
-        '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-        '-o', 'BatchMode=yes', '-p', String(s.sshPort), 'fleet@127.0.0.1',
-        'sudo cat /srv/www/fleet/os-images/EOS.x86_64-AB.raw.dev',
-      ], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        '/usr/bin/ssh',
+        [
+          '-i',
+          key,
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'LogLevel=ERROR',
+          '-o',
+          'BatchMode=yes',
+          '-p',
+          String(s.sshPort),
+          'fleet@127.0.0.1',
+          'sudo cat /srv/www/fleet/os-images/EOS.x86_64-AB.raw.dev',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       const exit = once(child, 'close');
       const r = await hashStream(child.stdout as AsyncIterable<Buffer>);
       const [code] = (await exit) as [number];
@@ -115,7 +152,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < runs; i++) {
     for (const [name, fn] of entries) {
       const smp = await timed(fn);
-      if (smp.sha1 !== expected || smp.bytes !== image.root.size) throw new Error(`${name}: wrong bytes (${smp.sha1})`);
+      if (smp.sha1 !== expected || smp.bytes !== image.root.size)
+        throw new Error(`${name}: wrong bytes (${smp.sha1})`);
       samples.get(name)?.push(smp);
     }
   }
@@ -128,7 +166,8 @@ async function main(): Promise<void> {
 
   const disk = results[0]?.mibps ?? Number.NaN;
   const rows = results.map(
-    (r) => `| ${r.name} | ${r.mibps.toFixed(0)} | ${r.seconds.toFixed(2)} | ${(r.mibps / disk).toFixed(2)} |`,
+    (r) =>
+      `| ${r.name} | ${r.mibps.toFixed(0)} | ${r.seconds.toFixed(2)} | ${(r.mibps / disk).toFixed(2)} |`,
   );
   const fullGiB = 1200 / 1024;
   const table = [
@@ -142,7 +181,7 @@ async function main(): Promise<void> {
     '',
     `At these rates a full 1200 MiB AB slot streams in ${results
       .slice(1)
-      .map((r) => `${(fullGiB * 1024 / r.mibps).toFixed(1)} s over ${r.name.split(' ')[0]}`)
+      .map((r) => `${((fullGiB * 1024) / r.mibps).toFixed(1)} s over ${r.name.split(' ')[0]}`)
       .join(' and ')} (one stream, loopback).`,
   ].join('\n');
   process.stdout.write(`${table}\n`);
@@ -155,7 +194,7 @@ async function main(): Promise<void> {
     'Update server channels (`bench/update-stream-throughput.ts`): the consumer sha1-hashes the',
     'stream as it arrives, against reading the same partition bytes from disk with sha1 in the same',
     'run (warm page cache; both ends on one machine, so the channels share its cores with the server).',
-    'Absolute figures move with the machine\'s load (noted below); the ratios are the comparable part.',
+    "Absolute figures move with the machine's load (noted below); the ratios are the comparable part.",
     '',
     table,
     '<!-- /bench:update-stream -->',
@@ -164,7 +203,8 @@ async function main(): Promise<void> {
   try {
     text = readFileSync(docs, 'utf8');
   } catch {
-    text = '# Benchmarks\n\nFigures written by the scripts in `bench/`; each owns one marked section.\n';
+    text =
+      '# Benchmarks\n\nFigures written by the scripts in `bench/`; each owns one marked section.\n';
   }
   const re = /<!-- bench:update-stream -->[\s\S]*?<!-- \/bench:update-stream -->/;
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;

@@ -25,6 +25,12 @@ export interface StartedSystem {
 export interface SystemState {
   dashboard: StartedSystem;
   fleet: StartedSystem & {
-    update: { imageName: string; from: string; to: string; toRootSha256: string; toRootBytes: number };
+    update: {
+      imageName: string;
+      from: string;
+      to: string;
+      toRootSha256: string;
+      toRootBytes: number;
+    };
   };
 }

@@ -1,7 +1,15 @@
 // stage-overlay.sh, run for real with a stand-in bundle (building the real one is the agent's own
 // test): the tree a kiwi description's root/ receives, its modes, and that it keeps real configs.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +50,9 @@ describe('stage-overlay.sh', () => {
       'usr/lib/systemd/system/update_commit.service.d/eos-fleet-gate.conf',
       'usr/libexec/eos-fleet/commit-gate',
     ]);
-    expect(readFileSync(join(target, 'usr/lib/eos-fleet/eos-fleet-agent.mjs'), 'utf8')).toBe('// stand-in agent bundle\n');
+    expect(readFileSync(join(target, 'usr/lib/eos-fleet/eos-fleet-agent.mjs'), 'utf8')).toBe(
+      '// stand-in agent bundle\n',
+    );
     expect(readFileSync(join(target, 'usr/libexec/eos-fleet/commit-gate'), 'utf8')).toBe(
       readFileSync(join(overlay, 'usr/libexec/eos-fleet/commit-gate'), 'utf8'),
     );
@@ -55,8 +65,11 @@ describe('stage-overlay.sh', () => {
   it('keeps an existing agent.yml unless --force-config', () => {
     const target = join(work, 'existing/root');
     mkdirSync(join(target, 'etc/eos-fleet'), { recursive: true });
-    writeFileSync(join(target, 'etc/eos-fleet/agent.yml'), 'server:\n  url: wss://real.example/agent/v1\n');
-    writeFileSync(join(target, 'etc/motd'), 'the description\'s own file\n');
+    writeFileSync(
+      join(target, 'etc/eos-fleet/agent.yml'),
+      'server:\n  url: wss://real.example/agent/v1\n',
+    );
+    writeFileSync(join(target, 'etc/motd'), "the description's own file\n");
     const kept = stage('--bundle', bundle, target);
     expect(kept.status, kept.stderr).toBe(0);
     expect(kept.stderr).toContain('kept the existing etc/eos-fleet/agent.yml');
@@ -64,7 +77,9 @@ describe('stage-overlay.sh', () => {
     expect(readFileSync(join(target, 'etc/motd'), 'utf8')).toContain('own file');
     expect(tree(join(target, 'etc/eos-fleet'))).toEqual(['agent.yml', 'commit-gate.conf']);
     expect(stage('--bundle', bundle, '--force-config', target).status).toBe(0);
-    expect(readFileSync(join(target, 'etc/eos-fleet/agent.yml'), 'utf8')).toBe(readFileSync(join(overlay, 'etc/eos-fleet/agent.yml'), 'utf8'));
+    expect(readFileSync(join(target, 'etc/eos-fleet/agent.yml'), 'utf8')).toBe(
+      readFileSync(join(overlay, 'etc/eos-fleet/agent.yml'), 'utf8'),
+    );
   });
 
   it('refuses a missing bundle and bad arguments', () => {

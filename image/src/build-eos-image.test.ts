@@ -39,10 +39,14 @@ describe('buildEosImage', { timeout: 60_000 }, () => {
       fields: { ID: 'eos', NAME: 'EOS', VERSION_ID: '1', EOS_ROOT_BYTES: String(12 * MiB) },
     });
     const raw = readFileSync(out);
-    expect(raw.subarray(built.firmware.offset, built.firmware.offset + 17).toString()).toBe('EOS-TESTBED-ESP/1');
+    expect(raw.subarray(built.firmware.offset, built.firmware.offset + 17).toString()).toBe(
+      'EOS-TESTBED-ESP/1',
+    );
     // slot B and spare are empty, as on a freshly flashed disk
     const clone = layout.partitions[2];
-    expect(clone && raw.subarray(clone.offset, clone.offset + clone.size).every((b) => b === 0)).toBe(true);
+    expect(
+      clone && raw.subarray(clone.offset, clone.offset + clone.size).every((b) => b === 0),
+    ).toBe(true);
   });
 
   it('is deterministic per version and distinct across versions within the first 10 MiB', async () => {
@@ -60,7 +64,13 @@ describe('buildEosImage', { timeout: 60_000 }, () => {
   });
 
   it('writes an xz image that decompresses to the same raw image', async () => {
-    const raw = await buildEosImage({ outPath: join(dir, 'x.raw'), version: '3', sizes, arch: 'aarch64', profile: 'RPI' });
+    const raw = await buildEosImage({
+      outPath: join(dir, 'x.raw'),
+      version: '3',
+      sizes,
+      arch: 'aarch64',
+      profile: 'RPI',
+    });
     const xz = await buildEosImage({
       outPath: join(dir, 'x.raw.xz'),
       version: '3',
@@ -80,19 +90,39 @@ describe('buildEosImage', { timeout: 60_000 }, () => {
   });
 
   it('has no second slot on the Static profile and rejects bad options', async () => {
-    const s = await buildEosImage({ outPath: join(dir, 's.raw'), version: '1', sizes, profile: 'Static' });
+    const s = await buildEosImage({
+      outPath: join(dir, 's.raw'),
+      version: '1',
+      sizes,
+      profile: 'Static',
+    });
     expect(s.partitions.map((p) => p.label)).toEqual(['p.UEFI', 'p.lxreadonly', 'p.spare']);
-    await expect(buildEosImage({ outPath: join(dir, 'bad.raw'), version: 'a b' })).rejects.toThrow(/version/);
-    await expect(buildEosImage({ outPath: join(dir, 'bad.raw'), version: '1', sizes: { root: 0 } })).rejects.toThrow(
-      /root/,
+    await expect(buildEosImage({ outPath: join(dir, 'bad.raw'), version: 'a b' })).rejects.toThrow(
+      /version/,
     );
+    await expect(
+      buildEosImage({ outPath: join(dir, 'bad.raw'), version: '1', sizes: { root: 0 } }),
+    ).rejects.toThrow(/root/);
   });
 
   it('is what the CLI builds', () => {
     const out = join(dir, 'cli.raw');
     const json = execFileSync(
       'npx',
-      ['tsx', 'src/cli/build-image.ts', '--version', '1', '--out', out, '--root-mib', '12', '--uefi-mib', '2', '--spare-mib', '1'],
+      [
+        'tsx',
+        'src/cli/build-image.ts',
+        '--version',
+        '1',
+        '--out',
+        out,
+        '--root-mib',
+        '12',
+        '--uefi-mib',
+        '2',
+        '--spare-mib',
+        '1',
+      ],
       { encoding: 'utf8', cwd: join(import.meta.dirname, '..') },
     );
     const facts = JSON.parse(json) as { sha1: string; root: { size: number } };

@@ -52,7 +52,11 @@ export interface BuildEosImageOptions {
 
 async function sha256OfRange(path: string, offset: number, length: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 }))
+  for await (const chunk of createReadStream(path, {
+    start: offset,
+    end: offset + length - 1,
+    highWaterMark: 1 << 20,
+  }))
     hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
@@ -120,9 +124,15 @@ async function fillPartition(
   }
 }
 
-export async function xzCompressFile(input: string, output: string, xzPath = '/usr/bin/xz'): Promise<void> {
+export async function xzCompressFile(
+  input: string,
+  output: string,
+  xzPath = '/usr/bin/xz',
+): Promise<void> {
   // -0 keeps it quick: the payload is random and does not compress anyway; -T1 keeps it deterministic.
-  const child = spawn(xzPath, ['-z', '-c', '-0', '-T1', '--check=crc64'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(xzPath, ['-z', '-c', '-0', '-T1', '--check=crc64'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -141,11 +151,13 @@ export async function buildEosImage(options: BuildEosImageOptions): Promise<Buil
   const arch = options.arch ?? 'x86_64';
   const profile = options.profile ?? 'AB';
   const sizes = { ...DEFAULT_SIZES, ...options.sizes };
-  if (!VERSION_RE.test(options.version)) throw new Error(`invalid version ${JSON.stringify(options.version)}`);
+  if (!VERSION_RE.test(options.version))
+    throw new Error(`invalid version ${JSON.stringify(options.version)}`);
   if (!EOS_ARCHES.includes(arch)) throw new Error(`invalid arch ${arch}`);
   if (!EOS_PROFILES.includes(profile)) throw new Error(`invalid profile ${profile}`);
   for (const [k, v] of Object.entries(sizes)) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`size ${k} must be a whole number of MiB >= 1`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`size ${k} must be a whole number of MiB >= 1`);
   }
   const imageName = options.imageName ?? defaultImageName(arch, profile);
   const seed = `eos-testbed/${imageName}/${arch}/${profile}/${options.version}`;
@@ -156,7 +168,13 @@ export async function buildEosImage(options: BuildEosImageOptions): Promise<Buil
     // The Static profile has no second slot and cannot update (EOS.md).
     ...(profile === 'Static'
       ? []
-      : [{ label: 'p.lxrootclone1', typeGuid: GPT_TYPE.linuxFilesystem, sizeBytes: sizes.root * MiB }]),
+      : [
+          {
+            label: 'p.lxrootclone1',
+            typeGuid: GPT_TYPE.linuxFilesystem,
+            sizeBytes: sizes.root * MiB,
+          },
+        ]),
     { label: 'p.spare', typeGuid: GPT_TYPE.linuxLuks, sizeBytes: sizes.spare * MiB },
   ];
   const layout = planGpt(specs, seed);
@@ -168,11 +186,21 @@ export async function buildEosImage(options: BuildEosImageOptions): Promise<Buil
   const fh = await open(rawPath, 'w');
   try {
     await fh.truncate(layout.diskBytes);
-    const common = { VERSION_ID: options.version, EOS_ARCH: arch, EOS_PROFILE: profile, EOS_IMAGE_NAME: imageName };
+    const common = {
+      VERSION_ID: options.version,
+      EOS_ARCH: arch,
+      EOS_PROFILE: profile,
+      EOS_IMAGE_NAME: imageName,
+    };
     await fillPartition(
       fh,
       root,
-      encodeHeader(ROOT_MAGIC, { ID: 'eos', NAME: 'EOS', ...common, EOS_ROOT_BYTES: String(root.size) }),
+      encodeHeader(ROOT_MAGIC, {
+        ID: 'eos',
+        NAME: 'EOS',
+        ...common,
+        EOS_ROOT_BYTES: String(root.size),
+      }),
       `${seed}/root`,
     );
     await fillPartition(fh, firmware, encodeHeader(FIRMWARE_MAGIC, common), `${seed}/firmware`);

@@ -22,7 +22,8 @@ export function encodeHeader(magic: string, fields: Record<string, string>): Buf
   const lines = [magic];
   for (const [key, value] of Object.entries(fields)) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(key)) throw new Error(`bad header key ${key}`);
-    if (!SAFE_VALUE.test(value)) throw new Error(`bad header value for ${key}: ${JSON.stringify(value)}`);
+    if (!SAFE_VALUE.test(value))
+      throw new Error(`bad header value for ${key}: ${JSON.stringify(value)}`);
     lines.push(`${key}=${value}`);
   }
   const text = `${lines.join('\n')}\n\n`;
@@ -62,7 +63,13 @@ export function parseRootHeader(bytes: Buffer): RootFacts | undefined {
   if (!h) return undefined;
   const { VERSION_ID, EOS_ARCH, EOS_PROFILE, EOS_IMAGE_NAME } = h.fields;
   if (!VERSION_ID || !EOS_ARCH || !EOS_PROFILE || !EOS_IMAGE_NAME) return undefined;
-  return { version: VERSION_ID, arch: EOS_ARCH, profile: EOS_PROFILE, imageName: EOS_IMAGE_NAME, fields: h.fields };
+  return {
+    version: VERSION_ID,
+    arch: EOS_ARCH,
+    profile: EOS_PROFILE,
+    imageName: EOS_IMAGE_NAME,
+    fields: h.fields,
+  };
 }
 
 /** Reads the root facts of a slot: a slot file (offset 0) or a partition inside an image. */

@@ -40,9 +40,17 @@ export async function readSupervisorPid(dir: string): Promise<number | undefined
 }
 
 /** Returns whether a running supervisor took the request. */
-export async function requestBoot(dir: string, action: BootAction, requesterPid?: number): Promise<boolean> {
+export async function requestBoot(
+  dir: string,
+  action: BootAction,
+  requesterPid?: number,
+): Promise<boolean> {
   const paths = devicePaths(dir);
-  const request: BootRequest = { action, requestedAt: new Date().toISOString(), ...(requesterPid ? { requesterPid } : {}) };
+  const request: BootRequest = {
+    action,
+    requestedAt: new Date().toISOString(),
+    ...(requesterPid ? { requesterPid } : {}),
+  };
   const pid = await readSupervisorPid(dir);
   if (pid === undefined) {
     if (action !== 'halt') await writeFileAtomic(paths.pendingBoot, JSON.stringify(request));

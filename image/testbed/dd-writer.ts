@@ -68,7 +68,9 @@ export async function ddWrite(options: DdWriteOptions): Promise<DdWriteResult> {
         endProgressLine();
         stderr.write(`dd: writing to '${target}': No space left on device\n`);
         const counts = records();
-        stderr.write(summaryLines({ ...counts, fullIn: counts.fullOut + 1, partialIn: 0 }, written, elapsed()));
+        stderr.write(
+          summaryLines({ ...counts, fullIn: counts.fullOut + 1, partialIn: 0 }, written, elapsed()),
+        );
         return { exitCode: 1, bytesWritten: written };
       }
       bytesIn = written;

@@ -18,7 +18,9 @@ export function deviceCommandBundle(): Promise<Uint8Array> {
     write: false,
     logLevel: 'warning',
     // Bundled CommonJS dependencies may call require().
-    banner: { js: "import { createRequire as __testbedRequire } from 'node:module';\nconst require = __testbedRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __testbedRequire } from 'node:module';\nconst require = __testbedRequire(import.meta.url);",
+    },
   }).then((result) => {
     const [output] = result.outputFiles;
     if (!output) throw new Error('esbuild produced no bundle');

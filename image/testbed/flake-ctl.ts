@@ -6,12 +6,28 @@
 // like podman (exit 125) for a URI the device config lists as unavailable.
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { type Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import { devicePaths, readDeviceConfig, writeFileAtomic, type DeviceConfig, type DevicePaths } from './device-layout';
+import {
+  devicePaths,
+  readDeviceConfig,
+  writeFileAtomic,
+  type DeviceConfig,
+  type DevicePaths,
+} from './device-layout';
 import { containerFlakeYaml, vmFlakeYaml } from './flake-yaml';
 
 interface Io {
@@ -44,7 +60,12 @@ interface ParsedOptions {
 }
 
 /** clap-style long options: `--name value`, `--name=value`, repeatable values, bare flags. */
-function parseOptions(argv: string[], valued: readonly string[], flags: readonly string[], usage: string): ParsedOptions {
+function parseOptions(
+  argv: string[],
+  valued: readonly string[],
+  flags: readonly string[],
+  usage: string,
+): ParsedOptions {
   const parsed: ParsedOptions = { values: new Map(), flags: new Set() };
   for (let index = 0; index < argv.length; index++) {
     const word = argv[index] ?? '';
@@ -53,7 +74,9 @@ function parseOptions(argv: string[], valued: readonly string[], flags: readonly
       const value = inline ?? argv[++index];
       // clap takes a word starting with "-" for an option, hence flake-pilot's '\-x' escapes.
       if (value === undefined || (inline === undefined && value.startsWith('-'))) {
-        throw new UsageError(`error: The argument '--${name} <${name.toUpperCase().replace(/-/g, '_')}>' requires a value but none was supplied\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`);
+        throw new UsageError(
+          `error: The argument '--${name} <${name.toUpperCase().replace(/-/g, '_')}>' requires a value but none was supplied\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`,
+        );
       }
       parsed.values.set(name, [...(parsed.values.get(name) ?? []), value]);
     } else if (flags.includes(name) && inline === undefined) {
@@ -114,28 +137,53 @@ async function init(context: Context, app: string): Promise<boolean> {
 }
 
 /** app::register: the app symlink to the pilot and the app's config directory. */
-async function register(context: Context, app: string, target: string | undefined, engine: string): Promise<boolean> {
+async function register(
+  context: Context,
+  app: string,
+  target: string | undefined,
+  engine: string,
+): Promise<boolean> {
   for (const candidate of [app, target ?? app]) {
     if (!candidate.startsWith('/')) {
-      log(context.io, 'ERROR', 'flake_ctl::app', `Application ${debugString(candidate)} must be specified with an absolute path`);
+      log(
+        context.io,
+        'ERROR',
+        'flake_ctl::app',
+        `Application ${debugString(candidate)} must be specified with an absolute path`,
+      );
       return false;
     }
   }
   if (!insideDevice(context, app)) {
-    log(context.io, 'ERROR', 'flake_ctl::app', `Application ${debugString(app)} is outside the testbed device ${context.paths.root}`);
+    log(
+      context.io,
+      'ERROR',
+      'flake_ctl::app',
+      `Application ${debugString(app)} is outside the testbed device ${context.paths.root}`,
+    );
     return false;
   }
   log(context.io, 'INFO', 'flake_ctl::app', `Registering application: ${app}`);
   try {
     await mkdir(path.dirname(app), { recursive: true });
   } catch (error) {
-    log(context.io, 'ERROR', 'flake_ctl::app', `Failed creating: ${path.dirname(app)}: ${String(error)}`);
+    log(
+      context.io,
+      'ERROR',
+      'flake_ctl::app',
+      `Failed creating: ${path.dirname(app)}: ${String(error)}`,
+    );
     return false;
   }
   try {
     await symlink(engine, app);
   } catch (error) {
-    log(context.io, 'ERROR', 'flake_ctl::app', `Error while creating symlink "${app} -> ${engine}": ${String(error)}`);
+    log(
+      context.io,
+      'ERROR',
+      'flake_ctl::app',
+      `Error while creating symlink "${app} -> ${engine}": ${String(error)}`,
+    );
     return false;
   }
   await mkdir(configDir(context, app), { recursive: true });
@@ -143,12 +191,19 @@ async function register(context: Context, app: string, target: string | undefine
 }
 
 /** app::remove: the app link (only if it points to this engine's pilot), its yaml and .d dir. */
-async function remove(context: Context, app: string, engine: string, silent: boolean, force: boolean): Promise<boolean> {
+async function remove(
+  context: Context,
+  app: string,
+  engine: string,
+  silent: boolean,
+  force: boolean,
+): Promise<boolean> {
   const error = (text: string): false => {
     if (!silent) log(context.io, 'ERROR', 'flake_ctl::app', text);
     return false;
   };
-  if (!app.startsWith('/')) return error(`Application ${debugString(app)} must be specified with an absolute path`);
+  if (!app.startsWith('/'))
+    return error(`Application ${debugString(app)} must be specified with an absolute path`);
   if (!silent) log(context.io, 'INFO', 'flake_ctl::app', `Removing application: ${app}`);
   const file = configFile(context, app);
   const dir = configDir(context, app);
@@ -233,10 +288,18 @@ async function flakeInfos(context: Context): Promise<FlakeInfo[]> {
 
 function table(headline: string[], rows: string[][]): string {
   const widths = headline.map((column) => column.length);
-  for (const row of rows) row.forEach((value, column) => (widths[column] = Math.max(widths[column] ?? 0, value.length)));
+  for (const row of rows)
+    row.forEach((value, column) => (widths[column] = Math.max(widths[column] ?? 0, value.length)));
   const line = (row: string[]) =>
-    row.map((value, column) => (column + 1 === row.length ? value : `${value.padEnd(widths[column] ?? 0)}  `)).join('');
-  return [line(headline), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n') + '\n';
+    row
+      .map((value, column) =>
+        column + 1 === row.length ? value : `${value.padEnd(widths[column] ?? 0)}  `,
+      )
+      .join('');
+  return (
+    [line(headline), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n') +
+    '\n'
+  );
 }
 
 function csvField(value: string): string {
@@ -245,7 +308,12 @@ function csvField(value: string): string {
 
 async function list(context: Context, argv: string[]): Promise<number> {
   const legacy = context.config.flakeListStyle === 'legacy';
-  const options = parseOptions(argv, legacy ? [] : ['format'], ['user'], legacy ? 'flake-ctl list [OPTIONS]' : 'flake-ctl list [OPTIONS]');
+  const options = parseOptions(
+    argv,
+    legacy ? [] : ['format'],
+    ['user'],
+    legacy ? 'flake-ctl list [OPTIONS]' : 'flake-ctl list [OPTIONS]',
+  );
   const { stdout } = context.io;
   if (legacy) {
     log(context.io, 'INFO', 'flake_ctl', 'Registered applications:');
@@ -265,7 +333,13 @@ async function list(context: Context, argv: string[]): Promise<number> {
     stdout.write(`${JSON.stringify(flakes, null, 2)}\n`);
   } else if (format === 'csv') {
     for (const flake of flakes) {
-      const fields = [flake.name, flake.engine ?? '', flake.target ?? '', flake.host_app_path ?? '', flake.config];
+      const fields = [
+        flake.name,
+        flake.engine ?? '',
+        flake.target ?? '',
+        flake.host_app_path ?? '',
+        flake.config,
+      ];
       stdout.write(`${fields.map(csvField).join(',')}\n`);
     }
   } else {
@@ -273,7 +347,13 @@ async function list(context: Context, argv: string[]): Promise<number> {
     if (flakes.length === 0) {
       stdout.write('No application(s) registered\n');
     } else {
-      const rows = flakes.map((flake) => [flake.name, flake.engine ?? '-', flake.target ?? '-', flake.host_app_path ?? '-', flake.config]);
+      const rows = flakes.map((flake) => [
+        flake.name,
+        flake.engine ?? '-',
+        flake.target ?? '-',
+        flake.host_app_path ?? '-',
+        flake.config,
+      ]);
       stdout.write(table(['NAME', 'ENGINE', 'TARGET APP PATH', 'HOST APP PATH', 'CONFIG'], rows));
     }
   }
@@ -304,12 +384,16 @@ async function podmanPull(context: Context, uri: string): Promise<number> {
   log(io, 'INFO', 'flake_ctl::podman', `podman pull ${uri}`);
   io.stderr.write(`Trying to pull ${uri}...\n`);
   if (context.config.unavailablePulls.includes(uri)) {
-    io.stderr.write(`Error: initializing source docker://${uri}: reading manifest latest in ${uri.replace(/:[^/:]*$/, '')}: manifest unknown\n`);
+    io.stderr.write(
+      `Error: initializing source docker://${uri}: reading manifest latest in ${uri.replace(/:[^/:]*$/, '')}: manifest unknown\n`,
+    );
     log(io, 'ERROR', 'flake_ctl::podman', 'Failed, error message(s) reported');
     return 125;
   }
   const id = imageId(uri);
-  io.stderr.write(`Getting image source signatures\nCopying blob sha256:${id.slice(0, 64)}\nCopying config sha256:${id}\nWriting manifest to image destination\n`);
+  io.stderr.write(
+    `Getting image source signatures\nCopying blob sha256:${id.slice(0, 64)}\nCopying config sha256:${id}\nWriting manifest to image destination\n`,
+  );
   io.stdout.write(`${id}\n`);
   const store = (await readPodmanStore(context)).filter((image) => image.uri !== uri);
   store.push({ uri, id, pulledAt: new Date().toISOString() });
@@ -324,7 +408,9 @@ async function podmanImageRm(context: Context, container: string): Promise<void>
   log(io, 'INFO', 'flake_ctl::podman', 'Removing image and all running containers...');
   log(io, 'INFO', 'flake_ctl::podman', `podman rm -f ${container}`);
   const store = await readPodmanStore(context);
-  const kept = store.filter((image) => image.uri !== container && !image.uri.endsWith(`/${container}`));
+  const kept = store.filter(
+    (image) => image.uri !== container && !image.uri.endsWith(`/${container}`),
+  );
   if (kept.length === store.length) {
     io.stderr.write(`Error: ${container}: image not known\n`);
     log(io, 'ERROR', 'flake_ctl::podman', 'Failed, error message(s) reported');
@@ -341,13 +427,19 @@ async function appsOf(context: Context, kind: 'container' | 'vm', name: string):
       const section = (await readFlake(context, app))[kind];
       if (section?.name === name && section.host_app_path) apps.push(section.host_app_path);
     } catch (error) {
-      log(context.io, 'ERROR', 'flake_ctl::app', `Ignoring error on load or parse flake config ${app}: ${String(error)}`);
+      log(
+        context.io,
+        'ERROR',
+        'flake_ctl::app',
+        `Ignoring error on load or parse flake config ${app}: ${String(error)}`,
+      );
     }
   }
   return apps;
 }
 
-const PODMAN_REGISTER_USAGE = 'flake-ctl podman register [OPTIONS] --container <CONTAINER> <--app <APP>|--info>';
+const PODMAN_REGISTER_USAGE =
+  'flake-ctl podman register [OPTIONS] --container <CONTAINER> <--app <APP>|--info>';
 
 async function podman(context: Context, argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -365,15 +457,23 @@ async function podman(context: Context, argv: string[]): Promise<number> {
     );
     const container = required(options, 'container', PODMAN_REGISTER_USAGE);
     if (options.flags.has('resume') && options.flags.has('attach')) {
-      throw new UsageError(`error: The argument '--resume' cannot be used with '--attach'\n\nUSAGE:\n    ${PODMAN_REGISTER_USAGE}\n\nFor more information try --help`);
+      throw new UsageError(
+        `error: The argument '--resume' cannot be used with '--attach'\n\nUSAGE:\n    ${PODMAN_REGISTER_USAGE}\n\nFor more information try --help`,
+      );
     }
     if (options.flags.has('info')) {
-      log(context.io, 'ERROR', 'flake_ctl::podman', `No info file ${path.basename(container)}.yaml found in container: ${container}`);
+      log(
+        context.io,
+        'ERROR',
+        'flake_ctl::podman',
+        `No info file ${path.basename(container)}.yaml found in container: ${container}`,
+      );
       return 0;
     }
     const app = required(options, 'app', PODMAN_REGISTER_USAGE);
     const target = optional(options, 'target');
-    if (options.flags.has('force') && app.startsWith('/')) await remove(context, app, pilot, true, true);
+    if (options.flags.has('force') && app.startsWith('/'))
+      await remove(context, app, pilot, true, true);
     if (!(await init(context, app))) return 1;
     let ok = await register(context, app, target, pilot);
     if (ok) {
@@ -426,38 +526,62 @@ async function podman(context: Context, argv: string[]): Promise<number> {
     }
     if (app !== undefined) return (await remove(context, app, pilot, false, false)) ? 0 : 1;
     if (container !== undefined) {
-      for (const registered of await appsOf(context, 'container', container)) await remove(context, registered, pilot, false, false);
+      for (const registered of await appsOf(context, 'container', container))
+        await remove(context, registered, pilot, false, false);
       await podmanImageRm(context, container);
     }
     return 0;
   }
-  throw new UsageError(`error: Found argument '${command ?? ''}' which wasn't expected, or isn't valid in this context\n\nUSAGE:\n    flake-ctl podman <SUBCOMMAND>\n\nFor more information try --help`);
+  throw new UsageError(
+    `error: Found argument '${command ?? ''}' which wasn't expected, or isn't valid in this context\n\nUSAGE:\n    flake-ctl podman <SUBCOMMAND>\n\nFor more information try --help`,
+  );
 }
 
 async function firecrackerPull(context: Context, options: ParsedOptions): Promise<number> {
-  const usage = 'flake-ctl firecracker pull [OPTIONS] --name <NAME> <--kis-image <KIS_IMAGE>|--rootfs <ROOTFS>|--kernel <KERNEL>>';
+  const usage =
+    'flake-ctl firecracker pull [OPTIONS] --name <NAME> <--kis-image <KIS_IMAGE>|--rootfs <ROOTFS>|--kernel <KERNEL>>';
   const name = required(options, 'name', usage);
   const kisImage = optional(options, 'kis-image');
   const rootfs = optional(options, 'rootfs');
   const kernel = optional(options, 'kernel');
   const initrd = optional(options, 'initrd');
   if (kisImage === undefined && (rootfs === undefined || kernel === undefined)) {
-    throw new UsageError(`error: The following required arguments were not provided:\n    <--kis-image <KIS_IMAGE>|--rootfs <ROOTFS>|--kernel <KERNEL>>\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`);
+    throw new UsageError(
+      `error: The following required arguments were not provided:\n    <--kis-image <KIS_IMAGE>|--rootfs <ROOTFS>|--kernel <KERNEL>>\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`,
+    );
   }
-  if (kisImage !== undefined && (rootfs !== undefined || kernel !== undefined || initrd !== undefined)) {
-    throw new UsageError(`error: The argument '--kis-image <KIS_IMAGE>' cannot be used with '--rootfs <ROOTFS>'\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`);
+  if (
+    kisImage !== undefined &&
+    (rootfs !== undefined || kernel !== undefined || initrd !== undefined)
+  ) {
+    throw new UsageError(
+      `error: The argument '--kis-image <KIS_IMAGE>' cannot be used with '--rootfs <ROOTFS>'\n\nUSAGE:\n    ${usage}\n\nFor more information try --help`,
+    );
   }
   const imageDir = path.join(context.paths.firecrackerImages, name);
   if (existsSync(imageDir) && !options.flags.has('force')) {
     // Not in flake-pilot's sources we read: kept as a plain, testable refusal.
-    log(context.io, 'ERROR', 'flake_ctl::firecracker', `Image ${name} already exists, use --force to pull it again`);
+    log(
+      context.io,
+      'ERROR',
+      'flake_ctl::firecracker',
+      `Image ${name} already exists, use --force to pull it again`,
+    );
     return 1;
   }
-  const sources = kisImage !== undefined ? [kisImage] : [rootfs, kernel, initrd].filter((url): url is string => url !== undefined);
+  const sources =
+    kisImage !== undefined
+      ? [kisImage]
+      : [rootfs, kernel, initrd].filter((url): url is string => url !== undefined);
   for (const url of sources) {
     log(context.io, 'INFO', 'flake_ctl::firecracker', `Fetching: ${url}`);
     if (context.config.unavailablePulls.includes(url)) {
-      log(context.io, 'ERROR', 'flake_ctl::firecracker', `Download failed with 404 Not Found: ${url}`);
+      log(
+        context.io,
+        'ERROR',
+        'flake_ctl::firecracker',
+        `Download failed with 404 Not Found: ${url}`,
+      );
       return 1;
     }
   }
@@ -465,12 +589,23 @@ async function firecrackerPull(context: Context, options: ParsedOptions): Promis
   await mkdir(imageDir, { recursive: true });
   const parts: [string, string | undefined][] =
     kisImage !== undefined
-      ? [['rootfs', kisImage], ['kernel', kisImage]]
-      : [['rootfs', rootfs], ['kernel', kernel], ['initrd', initrd]];
+      ? [
+          ['rootfs', kisImage],
+          ['kernel', kisImage],
+        ]
+      : [
+          ['rootfs', rootfs],
+          ['kernel', kernel],
+          ['initrd', initrd],
+        ];
   for (const [part, url] of parts) {
-    if (url !== undefined) await writeFile(path.join(imageDir, part), `testbed ${part} pulled from ${url}\n`);
+    if (url !== undefined)
+      await writeFile(path.join(imageDir, part), `testbed ${part} pulled from ${url}\n`);
   }
-  await writeFile(path.join(imageDir, 'source_checksum'), `${createHash('sha256').update(sources.join('\n')).digest('hex')}\n`);
+  await writeFile(
+    path.join(imageDir, 'source_checksum'),
+    `${createHash('sha256').update(sources.join('\n')).digest('hex')}\n`,
+  );
   return 0;
 }
 
@@ -479,7 +614,10 @@ async function firecracker(context: Context, argv: string[]): Promise<number> {
   const pilot = context.paths.firecrackerPilot;
   if (command === 'pull') {
     const usage = 'flake-ctl firecracker pull [OPTIONS] --name <NAME>';
-    return firecrackerPull(context, parseOptions(rest, ['name', 'kis-image', 'rootfs', 'kernel', 'initrd'], ['force'], usage));
+    return firecrackerPull(
+      context,
+      parseOptions(rest, ['name', 'kis-image', 'rootfs', 'kernel', 'initrd'], ['force'], usage),
+    );
   }
   if (command === 'register') {
     const usage = 'flake-ctl firecracker register [OPTIONS] --vm <VM> --app <APP>';
@@ -492,7 +630,8 @@ async function firecracker(context: Context, argv: string[]): Promise<number> {
     const vm = required(options, 'vm', usage);
     const app = required(options, 'app', usage);
     const target = optional(options, 'target');
-    if (options.flags.has('force') && app.startsWith('/')) await remove(context, app, pilot, true, true);
+    if (options.flags.has('force') && app.startsWith('/'))
+      await remove(context, app, pilot, true, true);
     if (!(await init(context, app))) return 1;
     let ok = await register(context, app, target, pilot);
     if (ok) {
@@ -500,9 +639,18 @@ async function firecracker(context: Context, argv: string[]): Promise<number> {
       const rootfs = path.join(imageDir, 'rootfs');
       const kernel = path.join(imageDir, 'kernel');
       const initrd = path.join(imageDir, 'initrd');
-      const missing = !(await exists(rootfs)) ? `No rootfs image found: ${rootfs}` : !(await exists(kernel)) ? `No kernel image found: ${kernel}` : undefined;
+      const missing = !(await exists(rootfs))
+        ? `No rootfs image found: ${rootfs}`
+        : !(await exists(kernel))
+          ? `No kernel image found: ${kernel}`
+          : undefined;
       if (missing !== undefined) {
-        log(context.io, 'ERROR', 'flake_ctl::app', `Failed to create AppConfig ${configFile(context, app)}: Custom { kind: NotFound, error: ${debugString(missing)} }`);
+        log(
+          context.io,
+          'ERROR',
+          'flake_ctl::app',
+          `Failed to create AppConfig ${configFile(context, app)}: Custom { kind: NotFound, error: ${debugString(missing)} }`,
+        );
         ok = false;
       } else {
         const includeTar = many(options, 'include-tar');
@@ -550,12 +698,15 @@ async function firecracker(context: Context, argv: string[]): Promise<number> {
     }
     if (app !== undefined) return (await remove(context, app, pilot, false, false)) ? 0 : 1;
     if (vm !== undefined) {
-      for (const registered of await appsOf(context, 'vm', vm)) await remove(context, registered, pilot, false, false);
+      for (const registered of await appsOf(context, 'vm', vm))
+        await remove(context, registered, pilot, false, false);
       await rm(path.join(context.paths.firecrackerImages, vm), { recursive: true, force: true });
     }
     return 0;
   }
-  throw new UsageError(`error: Found argument '${command ?? ''}' which wasn't expected, or isn't valid in this context\n\nUSAGE:\n    flake-ctl firecracker <SUBCOMMAND>\n\nFor more information try --help`);
+  throw new UsageError(
+    `error: Found argument '${command ?? ''}' which wasn't expected, or isn't valid in this context\n\nUSAGE:\n    flake-ctl firecracker <SUBCOMMAND>\n\nFor more information try --help`,
+  );
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -566,11 +717,20 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export async function flakeCtlMain(dir: string, argv: string[], io: Io): Promise<number> {
-  const context: Context = { dir, paths: devicePaths(dir), config: await readDeviceConfig(dir), io };
+  const context: Context = {
+    dir,
+    paths: devicePaths(dir),
+    config: await readDeviceConfig(dir),
+    io,
+  };
   const [command, ...rest] = argv;
   try {
     if (command === 'list') return await list(context, rest);
-    if (command === 'podman') return await podman(context, rest.filter((word) => word !== '--user'));
+    if (command === 'podman')
+      return await podman(
+        context,
+        rest.filter((word) => word !== '--user'),
+      );
     if (command === 'firecracker') return await firecracker(context, rest);
     throw new UsageError(
       command === undefined

@@ -2,16 +2,23 @@
 // (a `---` document start, `~` for None, struct field order, yaml-rust quoting), so that a reader
 // written against real flake-pilot files reads ours, and the other way round.
 
-export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
+export type YamlValue =
+  string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
 
 /** yaml-rust's need_quotes, near enough for the values flake-ctl writes. */
 function needsQuotes(value: string): boolean {
   if (value === '') return true;
   if (/^\s|\s$/.test(value)) return true;
-  if (/[:{}[\],#`"'\\]/.test(value) || [...value].some((char) => char.charCodeAt(0) < 0x20)) return true;
+  if (/[:{}[\],#`"'\\]/.test(value) || [...value].some((char) => char.charCodeAt(0) < 0x20))
+    return true;
   if (/^[&*?|\-<>=!%@]/.test(value)) return true;
   if (/^(true|false|null|~|yes|no|y|n|on|off)$/i.test(value)) return true;
-  if (/^[-+]?(\d[\d_]*(\.\d*)?([eE][-+]?\d+)?|\.\d+|0x[0-9a-fA-F]+|0o[0-7]+|\.inf|\.nan)$/i.test(value)) return true;
+  if (
+    /^[-+]?(\d[\d_]*(\.\d*)?([eE][-+]?\d+)?|\.\d+|0x[0-9a-fA-F]+|0o[0-7]+|\.inf|\.nan)$/i.test(
+      value,
+    )
+  )
+    return true;
   return false;
 }
 
@@ -25,14 +32,19 @@ function emit(value: YamlValue, indent: number, lines: string[]): void {
   const pad = ' '.repeat(indent);
   if (Array.isArray(value)) {
     for (const item of value) {
-      if (item !== null && typeof item === 'object') throw new Error('nested collections in sequences are not written');
+      if (item !== null && typeof item === 'object')
+        throw new Error('nested collections in sequences are not written');
       lines.push(`${pad}- ${scalar(item)}`);
     }
     return;
   }
   if (value === null || typeof value !== 'object') throw new Error('a mapping is expected here');
   for (const [key, item] of Object.entries(value)) {
-    if (item !== null && typeof item === 'object' && (Array.isArray(item) ? item.length > 0 : Object.keys(item).length > 0)) {
+    if (
+      item !== null &&
+      typeof item === 'object' &&
+      (Array.isArray(item) ? item.length > 0 : Object.keys(item).length > 0)
+    ) {
       lines.push(`${pad}${key}:`);
       emit(item, indent + 2, lines);
     } else if (Array.isArray(item)) {
@@ -82,7 +94,9 @@ export function containerFlakeYaml(flake: ContainerFlake): string {
         resume: flake.resume,
         // flake-pilot records attach only when resume is not set.
         attach: !flake.resume && flake.attach,
-        podman: flake.opts ? flake.opts.map((opt) => (opt.startsWith('\\') ? opt.slice(1) : opt)) : ['-ti'],
+        podman: flake.opts
+          ? flake.opts.map((opt) => (opt.startsWith('\\') ? opt.slice(1) : opt))
+          : ['-ti'],
       },
     },
     vm: null,

@@ -5,7 +5,11 @@ import path from 'node:path';
 import { type Writable } from 'node:stream';
 import { devicePaths } from './device-layout';
 
-export async function fleetMain(dir: string, argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+export async function fleetMain(
+  dir: string,
+  argv: string[],
+  io: { stdout: Writable; stderr: Writable },
+): Promise<number> {
   if (argv.length !== 1 || argv[0] !== '--getkey') {
     io.stderr.write('usage: fleet --getkey\n');
     return 1;

@@ -100,13 +100,20 @@ export function parseOsUpdateArgs(argv: string[]): { args: Args } | { error: str
     const word = argv[index] ?? '';
     if (word === '--') break;
     if (!word.startsWith('-') || word === '-') continue;
-    if (!word.startsWith('--')) return { error: `os-update: invalid option -- '${word.slice(1, 2)}'` };
+    if (!word.startsWith('--'))
+      return { error: `os-update: invalid option -- '${word.slice(1, 2)}'` };
     const [rawName = '', inlineValue] = word.slice(2).split(/=(.*)/s, 2);
     const candidates = Object.keys(LONG_OPTIONS).filter((option) => option.startsWith(rawName));
-    const name = candidates.includes(rawName) ? rawName : candidates.length === 1 ? candidates[0] : undefined;
+    const name = candidates.includes(rawName)
+      ? rawName
+      : candidates.length === 1
+        ? candidates[0]
+        : undefined;
     if (candidates.length > 1 && name === undefined) {
       const possibilities = candidates.map((option) => `'--${option}'`).join(' ');
-      return { error: `os-update: option '--${rawName}' is ambiguous; possibilities: ${possibilities}` };
+      return {
+        error: `os-update: option '--${rawName}' is ambiguous; possibilities: ${possibilities}`,
+      };
     }
     if (name === undefined) return { error: `os-update: unrecognized option '${word}'` };
     if (LONG_OPTIONS[name]) {
@@ -114,7 +121,8 @@ export function parseOsUpdateArgs(argv: string[]): { args: Args } | { error: str
       else if (index + 1 < argv.length) set(name, argv[++index]);
       else return { error: `os-update: option '--${name}' requires an argument` };
     } else {
-      if (inlineValue !== undefined) return { error: `os-update: option '--${name}' doesn't allow an argument` };
+      if (inlineValue !== undefined)
+        return { error: `os-update: option '--${name}' doesn't allow an argument` };
       set(name, undefined);
     }
   }
@@ -130,7 +138,10 @@ interface Context {
 
 function sshEnv(dir: string): NodeJS.ProcessEnv {
   const paths = devicePaths(dir);
-  return { ...process.env, PATH: `${paths.usrSbin}:${paths.usrBin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  return {
+    ...process.env,
+    PATH: `${paths.usrSbin}:${paths.usrBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  };
 }
 
 /** `ssh -i PKEY -o ... SERVER "CMD"`, resolved on the device PATH (its ssh wrapper sets the port). */
@@ -211,7 +222,9 @@ async function prepare(context: Context): Promise<void> {
     io.stdout.write('No ssh pkey provided, use --pkey\n');
     throw new ExitError(1);
   }
-  const reachable = await exitCodeOf(ssh(context, `test -e ${UPDATE_PATH}/${args.read}.raw.dev`, 'ignore'));
+  const reachable = await exitCodeOf(
+    ssh(context, `test -e ${UPDATE_PATH}/${args.read}.raw.dev`, 'ignore'),
+  );
   if (reachable !== 0) throw new ExitError(1);
 }
 
@@ -274,7 +287,9 @@ async function ddInto(context: Context, target: string, stream: ChildProcess): P
     input: stdoutOf(stream),
     stderr: context.io.stderr,
     progressIntervalMs: context.config.dd.progressIntervalMs,
-    ...(context.config.dd.bytesPerSecond === undefined ? {} : { bytesPerSecond: context.config.dd.bytesPerSecond }),
+    ...(context.config.dd.bytesPerSecond === undefined
+      ? {}
+      : { bytesPerSecond: context.config.dd.bytesPerSecond }),
   });
   if (result.exitCode !== 0) {
     stream.kill();
@@ -293,9 +308,16 @@ async function update(context: Context, stream: ChildProcess): Promise<never> {
   io.stdout.write(`Using ${updateRoot} for update...\n`);
   await ddInto(context, updateRoot, stream);
   const cmdline = (await readFile(paths.cmdline, 'utf8')).replace(/\n+$/, '');
-  const newCmdline = cmdline.replace(`root=PARTUUID=${currentPartuuid}`, `root=PARTUUID=${updatePartuuid}`);
+  const newCmdline = cmdline.replace(
+    `root=PARTUUID=${currentPartuuid}`,
+    `root=PARTUUID=${updatePartuuid}`,
+  );
   const kernel = config.arch === 'aarch64' ? '/mnt/boot/Image' : '/mnt/boot/vmlinuz';
-  await loadKexecImage(dir, { kernel, initrd: '/mnt/boot/initrd', cmdline: `${newCmdline} COMMIT_UPDATE` });
+  await loadKexecImage(dir, {
+    kernel,
+    initrd: '/mnt/boot/initrd',
+    cmdline: `${newCmdline} COMMIT_UPDATE`,
+  });
   io.stdout.write('kexec into updated system...\n');
   return goDown(dir, 'kexec');
 }
@@ -322,7 +344,9 @@ async function commit(context: Context): Promise<void> {
 async function rollback(context: Context): Promise<void> {
   const current = await currentRoot(context);
   const rollbackSlot = otherSlot(current.slot);
-  context.io.stdout.write(`Using ${devicePaths(context.dir).slotFile(rollbackSlot)} for rollback...\n`);
+  context.io.stdout.write(
+    `Using ${devicePaths(context.dir).slotFile(rollbackSlot)} for rollback...\n`,
+  );
   await writeBootSelection(context, rollbackSlot);
   if (context.args.reboot) await goDown(context.dir, 'reboot-forced');
 }

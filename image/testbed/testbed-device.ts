@@ -5,7 +5,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { requestBoot } from './boot-control';
 import { devicePaths, type DevicePaths } from './device-layout';
-import { readBootLog, readTestbedStatus, type BootRecord, type TestbedStatus } from './device-state';
+import {
+  readBootLog,
+  readTestbedStatus,
+  type BootRecord,
+  type TestbedStatus,
+} from './device-state';
 
 const require = createRequire(import.meta.url);
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -40,12 +45,20 @@ export class RunningTestbedDevice {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     for (;;) {
       const status = await this.status();
-      if (status.bootCount >= bootCount && ['running', 'boot-failed', 'hung'].includes(status.phase)) return status;
+      if (
+        status.bootCount >= bootCount &&
+        ['running', 'boot-failed', 'hung'].includes(status.phase)
+      )
+        return status;
       if (this.supervisor.exitCode !== null || this.supervisor.signalCode !== null) {
-        throw new Error(`testbed supervisor of ${this.dir} exited while waiting for boot ${bootCount}`);
+        throw new Error(
+          `testbed supervisor of ${this.dir} exited while waiting for boot ${bootCount}`,
+        );
       }
       if (Date.now() > deadline) {
-        throw new Error(`boot ${bootCount} of ${this.dir} not done in time: ${JSON.stringify(status)}`);
+        throw new Error(
+          `boot ${bootCount} of ${this.dir} not done in time: ${JSON.stringify(status)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -67,18 +80,26 @@ export class RunningTestbedDevice {
 
   /** Stops the services and the supervisor. */
   async shutdown(): Promise<void> {
-    if (this.supervisor.exitCode === null && this.supervisor.signalCode === null) this.supervisor.kill('SIGTERM');
+    if (this.supervisor.exitCode === null && this.supervisor.signalCode === null)
+      this.supervisor.kill('SIGTERM');
     await this.exited;
   }
 }
 
 /** Starts the device's supervisor and waits for its first boot to finish. */
-export async function bootTestbedDevice(dir: string, options: WaitOptions = {}): Promise<RunningTestbedDevice> {
+export async function bootTestbedDevice(
+  dir: string,
+  options: WaitOptions = {},
+): Promise<RunningTestbedDevice> {
   const before = await readTestbedStatus(dir);
   const loader = pathToFileURL(require.resolve('tsx')).href;
-  const supervisor = spawn(process.execPath, ['--import', loader, CLI, 'boot', dir, '--exit-with-parent'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const supervisor = spawn(
+    process.execPath,
+    ['--import', loader, CLI, 'boot', dir, '--exit-with-parent'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const device = new RunningTestbedDevice(dir, supervisor);
   await device.waitForBoot(before.bootCount + 1, options);
   return device;

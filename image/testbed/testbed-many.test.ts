@@ -16,7 +16,12 @@ let devices: RunningTestbedDevice[] = [];
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'testbed-many-'));
   // xz-compressed like the published EOS.*.raw.xz, under a name without .xz.
-  const image = await buildEosImage({ outPath: path.join(work, 'EOS.raw'), version: '1.0.0', sizes: { root: 2, uefi: 1, spare: 1 }, xz: true });
+  const image = await buildEosImage({
+    outPath: path.join(work, 'EOS.raw'),
+    version: '1.0.0',
+    sizes: { root: 2, uefi: 1, spare: 1 },
+    xz: true,
+  });
   const key = await writeFleetKey(path.join(work, 'id_fleet'));
   const dirs = Array.from({ length: COUNT }, (_, index) => path.join(work, `device-${index}`));
   await Promise.all(
@@ -27,7 +32,16 @@ beforeAll(async () => {
         updateServer: { host: '127.0.0.1', sshPort: 1, user: 'ec2-user' },
         fleetKeyPath: key.privatePath,
         name: 'EOS.x86_64-AB',
-        services: [{ name: 'agent', command: ['/bin/sh', '-c', 'echo "$EOS_TESTBED_DIR" > "$EOS_TESTBED_DIR/run/whoami"; exec sleep 600'] }],
+        services: [
+          {
+            name: 'agent',
+            command: [
+              '/bin/sh',
+              '-c',
+              'echo "$EOS_TESTBED_DIR" > "$EOS_TESTBED_DIR/run/whoami"; exec sleep 600',
+            ],
+          },
+        ],
       }),
     ),
   );

@@ -109,9 +109,15 @@ async function ensureDatabase(postgres: RunningPostgres, name: string): Promise<
 /** The running embedded cluster of a live EOS Fleet, for tools used beside it (user:create). */
 async function runningClusterUrl(dataDir: string): Promise<string | undefined> {
   const clusterDir = path.join(dataDir, 'postgres');
-  const pidFile = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pidFile = await fs
+    .readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')
+    .catch(() => '');
   const port = Number(pidFile.split('\n')[3]);
-  const password = (await fs.readFile(`${await fs.realpath(clusterDir).catch(() => clusterDir)}.password`, 'utf8').catch(() => '')).trim();
+  const password = (
+    await fs
+      .readFile(`${await fs.realpath(clusterDir).catch(() => clusterDir)}.password`, 'utf8')
+      .catch(() => '')
+  ).trim();
   if (!port || !password) return undefined;
   return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 }
@@ -125,16 +131,25 @@ export async function openProjectDatabase(options: OpenOptions): Promise<Project
   }
   let release: () => Promise<void>;
   try {
-    release = await acquireLock(path.join(options.dataDir, 'eos-fleet.lock'), `eos-fleet ${process.argv.slice(1).join(' ')}`);
+    release = await acquireLock(
+      path.join(options.dataDir, 'eos-fleet.lock'),
+      `eos-fleet ${process.argv.slice(1).join(' ')}`,
+    );
   } catch (error) {
-    const shared = error instanceof StartupError && options.shareRunning ? await runningClusterUrl(options.dataDir) : undefined;
+    const shared =
+      error instanceof StartupError && options.shareRunning
+        ? await runningClusterUrl(options.dataDir)
+        : undefined;
     if (!shared) throw error;
     await checkReachable(shared);
     return { url: shared, applied: [], embedded: true, close: async () => {} };
   }
   let postgres: RunningPostgres | undefined;
   try {
-    postgres = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'postgres'), onLog: options.onLog });
+    postgres = await startEmbeddedPostgres({
+      dataDir: path.join(options.dataDir, 'postgres'),
+      onLog: options.onLog,
+    });
     await ensureDatabase(postgres, EMBEDDED_DATABASE);
     const url = postgres.urlFor(EMBEDDED_DATABASE);
     const applied = await migrate(url);
@@ -157,6 +172,8 @@ export async function openProjectDatabase(options: OpenOptions): Promise<Project
 
 async function migrate(url: string): Promise<string[]> {
   return applyMigrations(url).catch((error: unknown) => {
-    throw new StartupError(`Applying database migrations failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StartupError(
+      `Applying database migrations failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
 }

@@ -14,7 +14,11 @@ function mib(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  flag: string,
+): T | undefined {
   if (value === undefined) return undefined;
   const found = allowed.find((a) => a === value);
   if (!found) throw new Error(`${flag} must be one of ${allowed.join(', ')}`);
@@ -40,9 +44,15 @@ async function main(): Promise<void> {
   const arch: EosArch | undefined = oneOf(values.arch, EOS_ARCHES, '--arch');
   const profile: EosProfile | undefined = oneOf(values.profile, EOS_PROFILES, '--profile');
   const sizes = {
-    ...(mib(values['root-mib'], '--root-mib') !== undefined ? { root: mib(values['root-mib'], '--root-mib') } : {}),
-    ...(mib(values['uefi-mib'], '--uefi-mib') !== undefined ? { uefi: mib(values['uefi-mib'], '--uefi-mib') } : {}),
-    ...(mib(values['spare-mib'], '--spare-mib') !== undefined ? { spare: mib(values['spare-mib'], '--spare-mib') } : {}),
+    ...(mib(values['root-mib'], '--root-mib') !== undefined
+      ? { root: mib(values['root-mib'], '--root-mib') }
+      : {}),
+    ...(mib(values['uefi-mib'], '--uefi-mib') !== undefined
+      ? { uefi: mib(values['uefi-mib'], '--uefi-mib') }
+      : {}),
+    ...(mib(values['spare-mib'], '--spare-mib') !== undefined
+      ? { spare: mib(values['spare-mib'], '--spare-mib') }
+      : {}),
   };
   const built = await buildEosImage({
     outPath: values.out,

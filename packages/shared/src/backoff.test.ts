@@ -14,7 +14,9 @@ describe('backoff', () => {
     for (const attempt of [0, 1, 4, 9, 50]) {
       const ceiling = backoffCeiling(attempt, options);
       expect(backoffDelay(attempt, { ...options, random: () => 0 })).toBe(ceiling / 2);
-      expect(backoffDelay(attempt, { ...options, random: () => 0.999999 })).toBeLessThanOrEqual(ceiling);
+      expect(backoffDelay(attempt, { ...options, random: () => 0.999999 })).toBeLessThanOrEqual(
+        ceiling,
+      );
       for (let i = 0; i < 50; i++) {
         const delay = backoffDelay(attempt, options);
         expect(delay).toBeGreaterThanOrEqual(ceiling / 2);

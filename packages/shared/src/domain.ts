@@ -48,7 +48,14 @@ export const TERMINAL_COMMAND_STATES: readonly CommandState[] = [
   'cancelled',
 ];
 
-export const ROLLOUT_STATES = ['draft', 'scheduled', 'running', 'paused', 'completed', 'aborted'] as const;
+export const ROLLOUT_STATES = [
+  'draft',
+  'scheduled',
+  'running',
+  'paused',
+  'completed',
+  'aborted',
+] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
 /** sha1 over the first 10 MiB of a root partition: how EOS's os-update compares versions. */

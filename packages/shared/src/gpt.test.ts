@@ -93,10 +93,17 @@ describe('writeGpt / readGptFile', () => {
     const path = writeDisk('partx.raw');
     const layout = planGpt(specs, 'seed-1');
     await writeGpt(path, layout);
-    const out = execFileSync('partx', ['--bytes', '--noheadings', '--raw', '-o', 'NR,START,SECTORS,NAME,UUID,TYPE', path], {
-      encoding: 'utf8',
-    });
-    const rows = out.trim().split('\n').map((l) => l.split(' '));
+    const out = execFileSync(
+      'partx',
+      ['--bytes', '--noheadings', '--raw', '-o', 'NR,START,SECTORS,NAME,UUID,TYPE', path],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     expect(rows).toEqual(
       layout.partitions.map((p) => [
         String(p.index + 1),

@@ -112,7 +112,11 @@ export function planGpt(specs: readonly GptPartitionSpec[], seed: string): GptLa
     offset += size;
     return part;
   });
-  return { diskGuid: deterministicGuid(`${seed}/disk`), diskBytes: offset + ALIGN_BYTES, partitions };
+  return {
+    diskGuid: deterministicGuid(`${seed}/disk`),
+    diskBytes: offset + ALIGN_BYTES,
+    partitions,
+  };
 }
 
 function encodeEntries(layout: GptLayout): Buffer {
@@ -172,7 +176,11 @@ export function encodeGpt(layout: GptLayout): { head: Buffer; tail: Buffer; tail
   if (layout.diskBytes % SECTOR_BYTES !== 0) throw new GptError('disk size must be whole sectors');
   const entries = encodeEntries(layout);
   const entriesCrc = crc32(entries);
-  const head = Buffer.concat([encodeProtectiveMbr(layout), encodeHeader(layout, entriesCrc, false), entries]);
+  const head = Buffer.concat([
+    encodeProtectiveMbr(layout),
+    encodeHeader(layout, entriesCrc, false),
+    entries,
+  ]);
   const tail = Buffer.concat([entries, encodeHeader(layout, entriesCrc, true)]);
   return { head, tail, tailOffset: layout.diskBytes - tail.length };
 }
@@ -198,7 +206,11 @@ export function bufferReader(buf: Buffer): PositionedReader {
   return { read: (length, position) => Promise.resolve(buf.subarray(position, position + length)) };
 }
 
-async function readExactly(reader: PositionedReader, length: number, position: number): Promise<Buffer> {
+async function readExactly(
+  reader: PositionedReader,
+  length: number,
+  position: number,
+): Promise<Buffer> {
   const buf = await reader.read(length, position);
   if (buf.length < length) throw new GptError(`short read at ${position}: disk truncated`);
   return buf;
@@ -210,9 +222,11 @@ async function readExactly(reader: PositionedReader, length: number, position: n
  */
 export async function readGpt(reader: PositionedReader, diskBytes?: number): Promise<GptLayout> {
   const header = await readExactly(reader, SECTOR_BYTES, SECTOR_BYTES);
-  if (header.toString('latin1', 0, 8) !== SIGNATURE) throw new GptError('no GPT signature at LBA 1');
+  if (header.toString('latin1', 0, 8) !== SIGNATURE)
+    throw new GptError('no GPT signature at LBA 1');
   const headerSize = header.readUInt32LE(12);
-  if (headerSize < HEADER_BYTES || headerSize > SECTOR_BYTES) throw new GptError(`bad header size ${headerSize}`);
+  if (headerSize < HEADER_BYTES || headerSize > SECTOR_BYTES)
+    throw new GptError(`bad header size ${headerSize}`);
   const storedCrc = header.readUInt32LE(16);
   const check = Buffer.from(header.subarray(0, headerSize));
   check.writeUInt32LE(0, 16);
@@ -222,7 +236,8 @@ export async function readGpt(reader: PositionedReader, diskBytes?: number): Pro
   const entrySize = header.readUInt32LE(84);
   if (entrySize < 128 || count > 4096) throw new GptError('implausible GPT entry array');
   const entries = await readExactly(reader, count * entrySize, entriesLba * SECTOR_BYTES);
-  if (crc32(entries) !== header.readUInt32LE(88)) throw new GptError('GPT entry array CRC mismatch');
+  if (crc32(entries) !== header.readUInt32LE(88))
+    throw new GptError('GPT entry array CRC mismatch');
   const alternateLba = Number(header.readBigUInt64LE(32));
   if (diskBytes !== undefined && (alternateLba + 1) * SECTOR_BYTES > diskBytes) {
     throw new GptError('disk shorter than its GPT says (truncated image?)');
@@ -283,6 +298,9 @@ export function findPartition(layout: GptLayout, label: string): GptPartition | 
 }
 
 /** Finds a partition by PARTLABEL in an image file: its byte offset and size. */
-export async function findPartitionInFile(path: string, label: string): Promise<GptPartition | undefined> {
+export async function findPartitionInFile(
+  path: string,
+  label: string,
+): Promise<GptPartition | undefined> {
   return findPartition(await readGptFile(path), label);
 }

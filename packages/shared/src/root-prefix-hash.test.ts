@@ -26,7 +26,11 @@ function bytes(n: number, seed: number): Buffer {
 
 /** What EOS's os-update runs: `head -c 10M | sha1sum`. */
 function shellPrefixHash(cmd: string): string {
-  return execSync(`${cmd} | head -c 10M | sha1sum`, { encoding: 'utf8', shell: '/bin/bash' }).split(' ')[0] ?? '';
+  return (
+    execSync(`${cmd} | head -c 10M | sha1sum`, { encoding: 'utf8', shell: '/bin/bash' }).split(
+      ' ',
+    )[0] ?? ''
+  );
 }
 
 describe('rootPrefixHash', () => {
@@ -44,7 +48,9 @@ describe('rootPrefixHash', () => {
 
   it('gives the same hash from a stream, in any chunking, and stops reading after 10 MiB', async () => {
     const expected = await rootPrefixHash({ path: image, offset });
-    expect(await rootPrefixHash(createReadStream(image, { start: offset, highWaterMark: 65_537 }))).toBe(expected);
+    expect(
+      await rootPrefixHash(createReadStream(image, { start: offset, highWaterMark: 65_537 })),
+    ).toBe(expected);
     let pulled = 0;
     function* chunks(): Generator<Uint8Array> {
       for (let at = 0; at < partition.length; at += 3 * MiB + 1) {
@@ -73,10 +79,17 @@ describe('sha1OfFile', () => {
   it('matches sha1sum for a whole file and a range', async () => {
     const file = join(dir, 'whole.bin');
     writeFileSync(file, bytes(2 * MiB + 5, 5));
-    expect(await sha1OfFile(file)).toBe(execSync(`sha1sum ${file}`, { encoding: 'utf8' }).split(' ')[0]);
-    expect(await sha1OfFile({ path: file, offset: 100, length: 1000 })).toBe(
-      execSync(`tail -c +101 ${file} | head -c 1000 | sha1sum`, { encoding: 'utf8', shell: '/bin/bash' }).split(' ')[0],
+    expect(await sha1OfFile(file)).toBe(
+      execSync(`sha1sum ${file}`, { encoding: 'utf8' }).split(' ')[0],
     );
-    expect(await sha1OfFile({ path: file, offset: 0, length: 0 })).toBe('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+    expect(await sha1OfFile({ path: file, offset: 100, length: 1000 })).toBe(
+      execSync(`tail -c +101 ${file} | head -c 1000 | sha1sum`, {
+        encoding: 'utf8',
+        shell: '/bin/bash',
+      }).split(' ')[0],
+    );
+    expect(await sha1OfFile({ path: file, offset: 0, length: 0 })).toBe(
+      'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+    );
   });
 });

@@ -47,7 +47,9 @@ export async function rootPrefixHashOfStream(stream: AsyncIterable<Uint8Array>):
 }
 
 /** The root prefix hash of a partition in a file (an image at an offset, or a slot file). */
-export async function rootPrefixHash(source: FileRange | AsyncIterable<Uint8Array>): Promise<string> {
+export async function rootPrefixHash(
+  source: FileRange | AsyncIterable<Uint8Array>,
+): Promise<string> {
   if (Symbol.asyncIterator in source) return rootPrefixHashOfStream(source);
   const length = Math.min(source.length ?? ROOT_PREFIX_BYTES, ROOT_PREFIX_BYTES);
   return sha1OfFile({ path: source.path, offset: source.offset ?? 0, length });

@@ -33,7 +33,10 @@ export const applyParamsSchema = z.object({
    * has no pipefail, so a cut stream is otherwise written, booted and committed).
    */
   expectedRootSha256: rootSha256Schema,
-  expectedRootBytes: z.int().positive().max(64 * 1024 ** 3),
+  expectedRootBytes: z
+    .int()
+    .positive()
+    .max(64 * 1024 ** 3),
   /** After this instant the server marks the command timed out; the agent will not start it. */
   deadline: z.iso.datetime({ offset: true }),
 });
@@ -77,7 +80,10 @@ export const flakeRemoveParamsSchema = z.discriminatedUnion('engine', [
       container: containerRefSchema.optional(),
       app: absolutePathSchema.optional(),
     })
-    .refine((p) => (p.container === undefined) !== (p.app === undefined), 'give exactly one of container or app'),
+    .refine(
+      (p) => (p.container === undefined) !== (p.app === undefined),
+      'give exactly one of container or app',
+    ),
   z
     .object({
       engine: z.literal('firecracker'),

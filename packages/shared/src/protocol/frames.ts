@@ -13,9 +13,17 @@ import { inventorySchema } from './inventory';
 import { escapeUnstorableText, rootPrefixHashSchema, rootSlotSchema, storableText } from './values';
 
 export const deviceIdSchema = z.uuid();
-export const commandIdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/);
+export const commandIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/);
 const base64Schema = z.base64().max(256);
-const nonceSchema = z.string().min(16).max(128).regex(/^[A-Za-z0-9+/=_-]+$/);
+const nonceSchema = z
+  .string()
+  .min(16)
+  .max(128)
+  .regex(/^[A-Za-z0-9+/=_-]+$/);
 const messageSchema = storableText(4096);
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -140,7 +148,14 @@ export const ackFrameSchema = z.object({
   commandId: commandIdSchema,
 });
 
-export const PROGRESS_PHASES = ['preparing', 'checking', 'downloading', 'rebooting', 'verifying', 'running'] as const;
+export const PROGRESS_PHASES = [
+  'preparing',
+  'checking',
+  'downloading',
+  'rebooting',
+  'verifying',
+  'running',
+] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 
 export const progressFrameSchema = z.object({

@@ -16,8 +16,7 @@ export interface ProtocolError<C extends string = FrameErrorCode> {
   message: string;
 }
 export type ParseResult<T, C extends string = FrameErrorCode> =
-  | { ok: true; value: T }
-  | { ok: false; error: ProtocolError<C> };
+  { ok: true; value: T } | { ok: false; error: ProtocolError<C> };
 
 /** "path.to.field: message; ..." for the first few issues: short enough for an error frame. */
 export function describeIssues(error: z.ZodError, limit = 3): string {
@@ -42,7 +41,13 @@ function toText(data: RawData): ParseResult<string> {
           : Buffer.from(data);
   const size = buffer ? buffer.length : Buffer.byteLength(data as string, 'utf8');
   if (size > MAX_FRAME_BYTES) {
-    return { ok: false, error: { code: 'frame_too_large', message: `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}` } };
+    return {
+      ok: false,
+      error: {
+        code: 'frame_too_large',
+        message: `frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`,
+      },
+    };
   }
   return { ok: true, value: buffer ? buffer.toString('utf8') : (data as string) };
 }
@@ -78,7 +83,10 @@ export function parseCommand(
   frame: Pick<CommandFrame, 'kind' | 'params'>,
 ): ParseResult<Command, 'unknown_command' | 'invalid_params'> {
   if (!KNOWN_COMMAND_KINDS.includes(frame.kind)) {
-    return { ok: false, error: { code: 'unknown_command', message: `unknown command kind "${frame.kind}"` } };
+    return {
+      ok: false,
+      error: { code: 'unknown_command', message: `unknown command kind "${frame.kind}"` },
+    };
   }
   const parsed = commandSchema.safeParse({ kind: frame.kind, params: frame.params ?? {} });
   if (!parsed.success) {

@@ -18,5 +18,7 @@ export function signedChallengeMessage(input: {
   deviceId: string;
   nonce: string;
 }): string {
-  return [`eos-fleet-agent/${PROTOCOL_VERSION}`, input.purpose, input.deviceId, input.nonce].join('\n');
+  return [`eos-fleet-agent/${PROTOCOL_VERSION}`, input.purpose, input.deviceId, input.nonce].join(
+    '\n',
+  );
 }

@@ -69,7 +69,10 @@ export const absolutePathSchema = z
 export const containerRefSchema = z
   .string()
   .max(512)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$/, 'expected a container reference (no leading "-", no spaces)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$/,
+    'expected a container reference (no leading "-", no spaces)',
+  );
 
 export const httpUrlSchema = z
   .url({ protocol: /^https?$/ })
@@ -81,7 +84,10 @@ export const podmanOptSchema = z
   .string()
   .min(1)
   .max(1024)
-  .refine((o) => ![...o].some((c) => c.charCodeAt(0) < 0x20), 'options must not contain control characters');
+  .refine(
+    (o) => ![...o].some((c) => c.charCodeAt(0) < 0x20),
+    'options must not contain control characters',
+  );
 
 export const overlaySizeSchema = z
   .string()

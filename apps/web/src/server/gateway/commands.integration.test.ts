@@ -331,7 +331,9 @@ describe('command lifecycle through the gateway', () => {
     const events = await history(command.id);
     expect(events.length).toBeLessThanOrEqual(3 + MAX_DEVICE_NOTES);
     const row = await app.db.command.findUniqueOrThrow({ where: { id: command.id } });
-    expect(row.progress).toMatchObject({ message: expect.stringMatching(new RegExp(`^step ${burst - 1} `)) });
+    expect(row.progress).toMatchObject({
+      message: expect.stringMatching(new RegExp(`^step ${burst - 1} `)),
+    });
 
     // and many commands: a page is bounded in count and size, the next page follows by cursor
     for (let i = 0; i < 25; i++) await createCommand(ctx, { deviceId, kind: 'inventory.refresh' });
