@@ -22,27 +22,11 @@ import {
   startFleetUpdateServer,
   type FleetUpdateServer,
 } from '../cli/testbed-fleet';
+import { eventually } from '../testing/eventually';
 
 const MiB = 1024 * 1024;
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
-
-async function eventually<T>(
-  read: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > until)
-      throw new Error(
-        `not reached in ${timeoutMs} ms: ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('the fleet: real agents on EOS testbed devices, the real gateway and update server', () => {
   let work: string;

@@ -19,23 +19,9 @@ import {
   connect,
   type Connection,
 } from './testing/simulated-agent';
+import { eventually } from '../testing/eventually';
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
-
-async function eventually<T>(
-  read: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (!accept(value)) {
-    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-  return value;
-}
 
 describe('one device bad report hurts nobody else', () => {
   let app: TestApp;

@@ -1,8 +1,8 @@
-// Tests wait for conditions, never for fixed times.
+// Tests wait for conditions, never for fixed times; the default leaves room for a busy machine.
 export async function eventually<T>(
   read: () => Promise<T>,
   accept: (value: T) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   let value = await read();
