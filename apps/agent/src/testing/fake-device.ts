@@ -204,6 +204,8 @@ exit 0
   }
 
   async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    // A stopped agent may still finish a journal write (temp file, rename) into its state dir:
+    // retry instead of failing the test's clean-up on ENOTEMPTY.
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 }
