@@ -1,10 +1,12 @@
 // API tokens are made, listed and revoked by signed-in operators only: a token cannot manage tokens.
 import {
-  createApiToken,
   createApiTokenInput,
+  revokeApiTokenInput,
+} from '../../services/api-tokens/api-token-input';
+import {
+  createApiToken,
   listApiTokens,
   revokeApiToken,
-  revokeApiTokenInput,
 } from '../../services/api-tokens/manage-api-tokens';
 import { createTRPCRouter, permittedSessionProcedure } from '../trpc';
 

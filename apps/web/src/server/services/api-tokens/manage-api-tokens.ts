@@ -1,30 +1,17 @@
 // API tokens for automation, made by a signed-in operator: a name, a role no higher than the
 // creator's own, and a required expiry (at most a year). The token is in the create answer only.
 // Everyone sees and revokes their own tokens; admins see and revoke everyone's.
-import { OPERATOR_ROLES } from '@eos-fleet/shared/domain';
-import { storableText } from '@eos-fleet/shared/protocol/index';
-import { z } from 'zod';
+import type { OperatorRole } from '@eos-fleet/shared/domain';
+import type { z } from 'zod';
 import { can } from '../../api/permissions';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { Actor, ServiceContext } from '../context';
 import { AppError } from '../errors';
+import { createApiTokenInput, revokeApiTokenInput } from './api-token-input';
 import { apiTokenDisplayPrefix, mintApiToken } from './api-token-secret';
 import { roleAtMost } from './role-rank';
 
-export const API_TOKEN_MAX_DAYS = 365;
 const DAY_MS = 24 * 3600_000;
-
-export const createApiTokenInput = z.object({
-  name: storableText(100).trim().min(1, 'required'),
-  role: z.enum(OPERATOR_ROLES),
-  expiresInDays: z
-    .number({ error: 'a whole number of days' })
-    .int('a whole number of days')
-    .min(1, 'at least 1 day')
-    .max(API_TOKEN_MAX_DAYS, `at most ${API_TOKEN_MAX_DAYS} days`),
-});
-
-export const revokeApiTokenInput = z.object({ tokenId: z.string().regex(/^[0-9a-f]{16}$/) });
 
 type OperatorActor = Extract<Actor, { type: 'operator' }>;
 
@@ -115,7 +102,7 @@ export type ApiTokenStatus = 'active' | 'expired' | 'revoked';
 function toApiTokenView(row: {
   id: string;
   name: string;
-  role: (typeof OPERATOR_ROLES)[number];
+  role: OperatorRole;
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
