@@ -19,6 +19,10 @@ export const PERMISSIONS = {
   'audit.read': ALL,
   'operator.read': ALL,
   'operator.manage': ADMIN,
+  /** make API tokens (up to one's own role), see and revoke one's own */
+  'apiToken.create': ALL,
+  /** see and revoke everyone's API tokens */
+  'apiToken.manage': ADMIN,
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,4 +1,5 @@
 import { accountRouter } from './routers/account';
+import { apiTokensRouter } from './routers/api-tokens';
 import { auditRouter } from './routers/audit';
 import { devicesRouter } from './routers/devices';
 import { enrollmentRouter } from './routers/enrollment';
@@ -8,6 +9,7 @@ import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
   account: accountRouter,
+  apiTokens: apiTokensRouter,
   audit: auditRouter,
   devices: devicesRouter,
   enrollment: enrollmentRouter,

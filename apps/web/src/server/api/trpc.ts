@@ -1,6 +1,7 @@
 // tRPC: the request context and the procedure builders. Every procedure is one of
-// publicProcedure, authedProcedure or permittedProcedure(permission); the last answers FORBIDDEN
-// for a role not in PERMISSIONS. Errors: a domain error keeps its code and words; bad input
+// publicProcedure, authedProcedure (signed-in operators only), permittedProcedure(permission)
+// (operators or API tokens) or permittedSessionProcedure(permission); the last two answer
+// FORBIDDEN for a role not in PERMISSIONS. Errors: a domain error keeps its code and words; bad input
 // (zod, or a value the database refused) is BAD_REQUEST in words; anything else is
 // INTERNAL_SERVER_ERROR with an id to quote and nothing of the cause, which the server logs under
 // that id (http/app-server.ts).
@@ -12,6 +13,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { Auth } from '../auth/create-auth';
+import type { ApiTokenPrincipal } from '../services/api-tokens/authenticate-api-token';
 import type { Actor, ServiceContext } from '../services/context';
 import { AppError, databaseValueError, type AppErrorCode } from '../services/errors';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
@@ -29,8 +31,11 @@ export interface SessionOperator {
 export interface TrpcContext {
   db: Db;
   auth: Auth;
+  /** from the session cookie; null for a call made with an API token */
   operator: SessionOperator | null;
   sessionToken: string | null;
+  /** from `Authorization: Bearer eosf_…`, already verified (http/app-server.ts) */
+  apiToken?: ApiTokenPrincipal | null;
   ipAddress?: string;
 }
 
@@ -125,31 +130,84 @@ export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(mapAppErrors);
 
-export const authedProcedure = publicProcedure.use(({ ctx, meta, next }) => {
+function sessionActor(operator: SessionOperator): Actor {
+  return { type: 'operator', id: operator.id, label: operator.email, role: operator.role };
+}
+
+function signedInOperator(ctx: TrpcContext, meta: Meta | undefined): SessionOperator {
   const { operator } = ctx;
-  if (!operator || operator.disabled)
+  if (!operator || operator.disabled) {
+    if (ctx.apiToken)
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: 'An API token cannot do this: sign in as an operator.',
+      });
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first.' });
+  }
   if (operator.mustChangePassword && !meta?.beforePasswordChange) {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Choose a new password first.' });
   }
-  const actor: Actor = {
-    type: 'operator',
-    id: operator.id,
-    label: operator.email,
-    role: operator.role,
+  return operator;
+}
+
+/**
+ * A signed-in operator (a session cookie), never an API token: the account's own procedures and
+ * the making of API tokens, so that a leaked token cannot mint itself a successor.
+ */
+export const authedProcedure = publicProcedure.use(({ ctx, meta, next }) => {
+  const operator = signedInOperator(ctx, meta);
+  const service: ServiceContext = {
+    db: ctx.db,
+    actor: sessionActor(operator),
+    ipAddress: ctx.ipAddress,
   };
-  const service: ServiceContext = { db: ctx.db, actor, ipAddress: ctx.ipAddress };
-  return next({ ctx: { ...ctx, operator, service } });
+  return next({ ctx: { ...ctx, operator, role: operator.role, service } });
 });
 
+/** A signed-in operator or an API token (which acts with its role, as its own actor). */
+const principalProcedure = publicProcedure.use(({ ctx, meta, next }) => {
+  const { apiToken } = ctx;
+  if (apiToken) {
+    const actor: Actor = {
+      type: 'api_token',
+      id: apiToken.id,
+      label: `API token ${apiToken.name}`,
+      role: apiToken.role,
+      createdById: apiToken.createdById,
+    };
+    const service: ServiceContext = { db: ctx.db, actor, ipAddress: ctx.ipAddress };
+    return next({ ctx: { ...ctx, role: apiToken.role, service } });
+  }
+  const operator = signedInOperator(ctx, meta);
+  const service: ServiceContext = {
+    db: ctx.db,
+    actor: sessionActor(operator),
+    ipAddress: ctx.ipAddress,
+  };
+  return next({ ctx: { ...ctx, role: operator.role, service } });
+});
+
+function forbiddenUnless(role: OperatorRole, permission: Permission) {
+  if (!can(role, permission)) {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `Your role (${role}) may not do this (${permission}).`,
+    });
+  }
+}
+
+/** The permission table, enforced: for signed-in operators and API tokens alike. */
 export function permittedProcedure(permission: Permission) {
+  return principalProcedure.use(({ ctx, next }) => {
+    forbiddenUnless(ctx.role, permission);
+    return next();
+  });
+}
+
+/** As permittedProcedure, but for signed-in operators only (API tokens are FORBIDDEN). */
+export function permittedSessionProcedure(permission: Permission) {
   return authedProcedure.use(({ ctx, next }) => {
-    if (!can(ctx.operator.role, permission)) {
-      throw new TRPCError({
-        code: 'FORBIDDEN',
-        message: `Your role (${ctx.operator.role}) may not do this (${permission}).`,
-      });
-    }
+    forbiddenUnless(ctx.role, permission);
     return next();
   });
 }

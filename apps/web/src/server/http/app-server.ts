@@ -1,6 +1,13 @@
 // The one HTTP server of a web process: better-auth under /api/auth, tRPC under /api/trpc, the
 // device gateway's WebSocket upgrades (later), and Next.js for the pages. Next serves UI only:
 // the API runs here, in plain Node, so there is one Prisma client and one auth instance a process.
+//
+// /api/trpc takes a session cookie (the browser) or `Authorization: Bearer eosf_…` (automation).
+// A request with a bearer token is the token's alone: the cookie is not read, and a refused token
+// is a 401, never a fall-back to the cookie. So the same-origin check, which guards cookie-borne
+// requests against cross-site forgery, is not needed for it: a page on another site cannot set
+// Authorization without a CORS preflight, which this server never grants, and a forged bearer
+// cannot borrow the victim's cookie. Bearer tokens are not accepted by /api/auth nor the gateway.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Db } from '@eos-fleet/db';
@@ -14,7 +21,16 @@ import {
 } from '../api/trpc';
 import type { Auth } from '../auth/create-auth';
 import type { Logger } from '../logger';
-import type { AttemptLimits } from '../services/operators/auth-attempts';
+import {
+  authenticateApiToken,
+  type ApiTokenPrincipal,
+} from '../services/api-tokens/authenticate-api-token';
+import {
+  API_TOKEN_LIMITS,
+  beginAttempt,
+  settleAttempt,
+  type AttemptLimits,
+} from '../services/operators/auth-attempts';
 import { checkDatabase } from '../services/health/check-database';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
 import { authHeaders, createAuthRoute } from './auth-route';
@@ -32,6 +48,8 @@ export interface AppServerOptions {
   trustedProxies?: readonly string[];
   /** the sign-in throttle's rules (tests shorten them) */
   signInLimits?: AttemptLimits;
+  /** the throttle on refused bearer tokens (tests shorten it) */
+  apiTokenLimits?: AttemptLimits;
   /** Next.js' request handler; absent in API-only tests */
   handlePage?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -42,6 +60,15 @@ export interface AppServerOptions {
 /** Pages anyone may load: the sign-in page and what it is built from. */
 const PUBLIC_PATHS = [/^\/sign-in\/?$/, /^\/_next\//, /^\/favicon\.(ico|svg)$/, /^\/icon\.svg$/];
 const MAX_API_BODY = 1024 * 1024;
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The bearer token of a request; other schemes (a proxy's Basic) are not ours and are ignored. */
+function bearerTokenOf(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (!header || !/^Bearer\b/i.test(header)) return null;
+  // a Bearer header we cannot read is still a bearer request: refused, not ignored
+  return BEARER.exec(header)?.[1] ?? '';
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, {
@@ -95,11 +122,49 @@ export function createAppServer(options: AppServerOptions): http.Server {
     };
   }
 
+  /** The principal of a bearer request, or null when it was refused (and answered). */
+  async function authenticateBearer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    token: string,
+  ): Promise<ApiTokenPrincipal | null> {
+    const address = clientAddress(req);
+    const verdict = await authenticateApiToken(db, token, address);
+    if (verdict.ok) return verdict.principal;
+    if (verdict.guess) {
+      const limits = options.apiTokenLimits ?? API_TOKEN_LIMITS;
+      const attempt = await beginAttempt(
+        db,
+        'api_token',
+        { account: verdict.tokenId ?? 'malformed', clientAddress: address },
+        limits,
+      );
+      if (!attempt.allowed) {
+        const seconds = Math.ceil(attempt.retryAfterMs / 1000);
+        res.setHeader('retry-after', String(seconds));
+        sendJson(res, 429, {
+          error: {
+            code: 'TOO_MANY_REQUESTS',
+            message: `Too many refused API tokens from this address; try again in ${seconds} s.`,
+          },
+        });
+        return null;
+      }
+      await settleAttempt(db, attempt.attemptId, 'failed', limits);
+    }
+    res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
+    sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: verdict.reason } });
+    return null;
+  }
+
   async function handleTrpc(req: IncomingMessage, res: ServerResponse, path: string) {
+    const bearer = bearerTokenOf(req);
     if (req.method === 'POST') {
-      const verdict = checkSameOrigin(req.headers, options.allowedOrigins, options.secure);
-      if (!verdict.ok)
-        return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
+      if (bearer === null) {
+        const verdict = checkSameOrigin(req.headers, options.allowedOrigins, options.secure);
+        if (!verdict.ok)
+          return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: verdict.reason } });
+      }
       if (!isJsonBody(req.headers)) {
         return sendJson(res, 415, {
           error: {
@@ -114,6 +179,8 @@ export function createAppServer(options: AppServerOptions): http.Server {
           error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' },
         });
     }
+    const apiToken = bearer === null ? null : await authenticateBearer(req, res, bearer);
+    if (bearer !== null && !apiToken) return;
     await nodeHTTPRequestHandler({
       req,
       res,
@@ -121,6 +188,15 @@ export function createAppServer(options: AppServerOptions): http.Server {
       router: appRouter,
       maxBodySize: MAX_API_BODY,
       createContext: async (): Promise<TrpcContext> => {
+        if (apiToken)
+          return {
+            db,
+            auth,
+            operator: null,
+            sessionToken: null,
+            apiToken,
+            ipAddress: clientAddress(req),
+          };
         const session = await sessionOf(req).catch((error: unknown) => {
           throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
         });

@@ -13,7 +13,13 @@ import { createAppServer, type AppServerOptions } from './app-server';
 
 export interface FleetServerOptions extends Pick<
   AppServerOptions,
-  'allowedOrigins' | 'secure' | 'production' | 'handlePage' | 'trustedProxies' | 'signInLimits'
+  | 'allowedOrigins'
+  | 'secure'
+  | 'production'
+  | 'handlePage'
+  | 'trustedProxies'
+  | 'signInLimits'
+  | 'apiTokenLimits'
 > {
   db: Db;
   auth: Auth;
@@ -48,6 +54,7 @@ export async function startFleetServer(options: FleetServerOptions) {
     secure: options.secure,
     trustedProxies: options.trustedProxies,
     signInLimits: options.signInLimits,
+    apiTokenLimits: options.apiTokenLimits,
     production: options.production,
     handlePage: options.handlePage,
     handleUpgrade: (req, socket, head) => {

@@ -5,7 +5,9 @@ import type { OperatorRole } from '@eos-fleet/shared/domain';
 export type Actor =
   | { type: 'operator'; id: string; label: string; role: OperatorRole }
   | { type: 'system'; label: string }
-  | { type: 'device'; id: string; label: string };
+  | { type: 'device'; id: string; label: string }
+  /** a call made with an API token: it acts with `role` (never above its creator's) */
+  | { type: 'api_token'; id: string; label: string; role: OperatorRole; createdById: string };
 
 /** What every service call gets: the database and the actor on whose behalf it runs. */
 export interface ServiceContext {

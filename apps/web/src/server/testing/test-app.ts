@@ -63,6 +63,7 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       port?: number;
       trustedProxies?: readonly string[];
       signInLimits?: AttemptLimits;
+      apiTokenLimits?: AttemptLimits;
       /** to read what the server logs (default: silent) */
       logger?: Logger;
     } = {},
@@ -71,6 +72,7 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       port = 0,
       trustedProxies,
       signInLimits,
+      apiTokenLimits,
       logger = pino({ level: 'silent' }),
       ...tuning
     } = gatewayOptions;
@@ -89,6 +91,7 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       secure: false,
       trustedProxies,
       signInLimits,
+      apiTokenLimits,
       production: true,
       host: '127.0.0.1',
       port,

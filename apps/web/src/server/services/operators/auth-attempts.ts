@@ -13,7 +13,8 @@ import type { Db } from '@eos-fleet/db';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { Actor } from '../context';
 
-export type AuthAttemptKind = 'sign_in' | 'password_change';
+/** `api_token`: a bearer token that was refused as a guess; the account is the token id it named */
+export type AuthAttemptKind = 'sign_in' | 'password_change' | 'api_token';
 
 export interface LockoutRule {
   /** failures within the window that start a lockout */
@@ -52,6 +53,19 @@ export const PASSWORD_CHANGE_LIMITS: AttemptLimits = {
   // many operators may share one address (an office): the operator is what is locked
   client: { failures: 50, lockoutMs: 15 * MINUTE, maxLockoutMs: 60 * MINUTE },
   account: { failures: 5, spacingMs: 15 * MINUTE },
+  knownClientMs: 0,
+};
+
+/**
+ * Bearer tokens refused as guesses, per client address: a valid token is never throttled (its
+ * secret is 256 random bits: guessing is hopeless, and a script behind a busy NAT must not be
+ * locked out by a neighbour), so only failures are written.
+ */
+export const API_TOKEN_LIMITS: AttemptLimits = {
+  windowMs: 15 * MINUTE,
+  pair: { failures: 10, lockoutMs: MINUTE, maxLockoutMs: 15 * MINUTE },
+  client: { failures: 20, lockoutMs: MINUTE, maxLockoutMs: 15 * MINUTE },
+  account: { failures: 50, spacingMs: 5_000 },
   knownClientMs: 0,
 };
 
@@ -207,7 +221,18 @@ export async function settleAttempt(
   if (counts.client.failures === limits.client.failures) started.push('client');
   if (!counts.knownClient && counts.account.failures === limits.account.failures)
     started.push('account');
-  if (started.length > 0) {
+  if (started.length > 0 && attempt.kind === 'api_token') {
+    await recordAuditEvent({ actor: THROTTLE_ACTOR, ipAddress: attempt.clientAddress }, db, {
+      action: 'api_token.locked',
+      targetType: 'api_token',
+      targetId: attempt.account,
+      data: {
+        clientAddress: attempt.clientAddress,
+        scopes: started,
+        failures: counts.client.failures,
+      },
+    });
+  } else if (started.length > 0) {
     const operatorId =
       attempt.kind === 'password_change'
         ? attempt.account

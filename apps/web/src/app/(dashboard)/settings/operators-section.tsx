@@ -1,0 +1,218 @@
+'use client';
+import { OPERATOR_ROLES, type OperatorRole } from '@eos-fleet/shared/domain';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { useCan, useMe } from '~/components/session';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Field,
+  Loading,
+  Select,
+  TextInput,
+  formatTime,
+} from '~/components/ui';
+import { errorMessage, useTRPC } from '~/trpc/react';
+import { formText } from '~/lib/form';
+
+function CreateOperatorForm({
+  onCreated,
+}: {
+  onCreated: (email: string, password?: string) => void;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const create = useMutation(
+    trpc.operators.create.mutationOptions({
+      onSuccess: async (result) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.operators.list.queryKey() });
+        onCreated(result.operator.email, result.oneTimePassword);
+      },
+    }),
+  );
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    create.mutate({
+      email: formText(form, 'email'),
+      name: formText(form, 'name'),
+      role: (formText(form, 'role') || 'viewer') as OperatorRole,
+    });
+  }
+  return (
+    <form
+      onSubmit={onSubmit}
+      className="grid grid-cols-1 items-end gap-3 p-4 md:grid-cols-4"
+      aria-label="Add operator"
+      noValidate
+    >
+      <Field label="Name">
+        <TextInput name="name" required maxLength={100} />
+      </Field>
+      <Field label="Email">
+        <TextInput name="email" type="email" required />
+      </Field>
+      <Field label="Role">
+        <Select name="role" defaultValue="viewer">
+          {OPERATOR_ROLES.map((role) => (
+            <option key={role} value={role}>
+              {role}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Button type="submit" disabled={create.isPending}>
+        Add operator
+      </Button>
+      {create.error && (
+        <div className="md:col-span-4">
+          <Alert>{errorMessage(create.error)}</Alert>
+        </div>
+      )}
+    </form>
+  );
+}
+
+export function OperatorsSection() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const canManage = useCan('operator.manage');
+  const operators = useQuery(trpc.operators.list.queryOptions());
+  const [notice, setNotice] = useState<{ email: string; password?: string } | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.operators.list.queryKey() });
+  const changeRole = useMutation(trpc.operators.changeRole.mutationOptions({ onSettled: refresh }));
+  const setDisabled = useMutation(
+    trpc.operators.setDisabled.mutationOptions({ onSettled: refresh }),
+  );
+  const resetPassword = useMutation(
+    trpc.operators.resetPassword.mutationOptions({
+      onSuccess: (result, input) => {
+        const email =
+          operators.data?.find((operator) => operator.id === input.operatorId)?.email ?? '';
+        setNotice({ email, password: result.oneTimePassword });
+      },
+    }),
+  );
+  const failure = changeRole.error ?? setDisabled.error ?? resetPassword.error;
+
+  return (
+    <>
+      {notice && (
+        <div className="mb-4">
+          <Alert tone="success">
+            {notice.password ? (
+              <>
+                One-time password for {notice.email}:{' '}
+                <code className="font-mono" data-testid="one-time-password">
+                  {notice.password}
+                </code>{' '}
+                — shown only now. They choose their own at first sign-in.
+              </>
+            ) : (
+              <>Operator {notice.email} was added.</>
+            )}
+          </Alert>
+        </div>
+      )}
+      {failure && (
+        <div className="mb-4">
+          <Alert>{errorMessage(failure)}</Alert>
+        </div>
+      )}
+      <Card>
+        <h2 className="border-b border-slate-200 px-4 py-3 font-medium text-ink">Operators</h2>
+        {canManage && (
+          <CreateOperatorForm onCreated={(email, password) => setNotice({ email, password })} />
+        )}
+        {operators.error && (
+          <p role="alert" className="p-4">
+            {errorMessage(operators.error)}
+          </p>
+        )}
+        {!operators.data && !operators.error && (
+          <div className="p-4">
+            <Loading what="operators" />
+          </div>
+        )}
+        {operators.data && (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="border-y border-slate-200 text-xs uppercase text-slate-500">
+                <tr>
+                  <th className="px-4 py-2">Name</th>
+                  <th className="px-4 py-2">Email</th>
+                  <th className="px-4 py-2">Role</th>
+                  <th className="px-4 py-2">Since</th>
+                  {canManage && <th className="px-4 py-2">Actions</th>}
+                </tr>
+              </thead>
+              <tbody>
+                {operators.data.map((operator) => (
+                  <tr
+                    key={operator.id}
+                    className="border-b border-slate-100 last:border-0"
+                    data-testid={`operator-${operator.email}`}
+                  >
+                    <td className="max-w-56 break-words px-4 py-2">
+                      {operator.name} {operator.disabled && <Badge tone="red">disabled</Badge>}
+                    </td>
+                    <td className="max-w-64 break-all px-4 py-2">{operator.email}</td>
+                    <td className="px-4 py-2">
+                      {canManage ? (
+                        <Select
+                          aria-label={`Role of ${operator.email}`}
+                          value={operator.role}
+                          onChange={(event) =>
+                            changeRole.mutate({
+                              operatorId: operator.id,
+                              role: event.target.value as OperatorRole,
+                            })
+                          }
+                        >
+                          {OPERATOR_ROLES.map((role) => (
+                            <option key={role} value={role}>
+                              {role}
+                            </option>
+                          ))}
+                        </Select>
+                      ) : (
+                        <Badge>{operator.role}</Badge>
+                      )}
+                    </td>
+                    <td className="px-4 py-2">{formatTime(operator.createdAt)}</td>
+                    {canManage && (
+                      <td className="space-x-2 whitespace-nowrap px-4 py-2">
+                        <Button
+                          variant="secondary"
+                          onClick={() => resetPassword.mutate({ operatorId: operator.id })}
+                        >
+                          Reset password
+                        </Button>
+                        {operator.id !== me.data?.id && (
+                          <Button
+                            variant={operator.disabled ? 'secondary' : 'danger'}
+                            onClick={() =>
+                              setDisabled.mutate({
+                                operatorId: operator.id,
+                                disabled: !operator.disabled,
+                              })
+                            }
+                          >
+                            {operator.disabled ? 'Enable' : 'Disable'}
+                          </Button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </>
+  );
+}
