@@ -75,7 +75,7 @@ test.describe.serial('operators', () => {
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Audit log' })
       .click();
-    const audit = page.getByTestId('audit-table');
+    const audit = page.getByTestId('audit-list');
     await expect(audit).toContainText('operator.created');
     await expect(audit).toContainText('operator.password_changed');
     await signOut(page);

@@ -105,7 +105,11 @@ describe('command lifecycle through the gateway', () => {
       where: { action: { startsWith: 'command.' }, targetId: deviceId },
       orderBy: { id: 'asc' },
     });
-    expect(audit.map((a) => a.action)).toEqual(['command.created', 'command.cancel_requested']);
+    expect(audit.map((a) => a.action)).toEqual([
+      'command.created',
+      'command.cancel_requested',
+      'command.succeeded',
+    ]);
     connection.close();
   });
 

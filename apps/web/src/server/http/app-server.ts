@@ -33,6 +33,7 @@ import {
 } from '../services/operators/auth-attempts';
 import { checkDatabase } from '../services/health/check-database';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import { AUDIT_EXPORT_PATH, handleAuditExport } from './audit-export-route';
 import { authHeaders, createAuthRoute } from './auth-route';
 import { clientAddressResolver } from './client-address';
 import { checkSameOrigin, isJsonBody } from './same-origin';
@@ -261,6 +262,11 @@ export function createAppServer(options: AppServerOptions): http.Server {
       }
       if (pathname.startsWith('/api/trpc/'))
         return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));
+      if (pathname === AUDIT_EXPORT_PATH)
+        return handleAuditExport(req, res, url, {
+          db,
+          operator: (await sessionOf(req))?.operator ?? null,
+        });
       if (pathname.startsWith('/api/'))
         return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'no such API route' } });
       return handlePage(req, res, pathname, url.search);

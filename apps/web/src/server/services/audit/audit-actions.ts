@@ -23,5 +23,16 @@ export const AUDIT_ACTIONS = [
   'command.created',
   'command.cancelled',
   'command.cancel_requested',
+  // a command's outcome, recorded with its terminal transition (actor: the device that reported
+  // it, or the system for a deadline); `command.cancelled` also when the device confirms a cancel
+  'command.succeeded',
+  'command.failed',
+  'command.rolled_back',
+  'command.timed_out',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** The entities of the closed list (`device`, `command`, ...): a filter may ask for all of one. */
+export const AUDIT_ENTITIES = [
+  ...new Set(AUDIT_ACTIONS.map((action) => action.split('.')[0] ?? '')),
+];

@@ -37,3 +37,28 @@ export async function recordAuditEvent(
     },
   });
 }
+
+/** Many events by one actor in one statement (the deadline sweep ends up to 1000 commands). */
+export async function recordAuditEvents(
+  ctx: Pick<ServiceContext, 'actor' | 'ipAddress'>,
+  tx: Tx,
+  inputs: readonly AuditEventInput[],
+) {
+  if (!inputs.length) return;
+  const { actor } = ctx;
+  await tx.auditEvent.createMany({
+    data: inputs.map((input) => {
+      const event = auditEventSchema.parse(input);
+      return {
+        action: event.action,
+        actorType: actor.type,
+        actorId: actor.type === 'system' ? null : actor.id,
+        actorLabel: actor.label,
+        targetType: event.targetType,
+        targetId: event.targetId ?? null,
+        data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
+        ipAddress: ctx.ipAddress ?? null,
+      };
+    }),
+  });
+}

@@ -32,6 +32,9 @@ import {
 } from '@eos-fleet/shared/domain';
 import type { ProgressFrame, ResultFrame } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
+import type { AuditAction } from '../audit/audit-actions';
+import { recordAuditEvents } from '../audit/record-audit-event';
+import { SYSTEM_ACTOR, type Actor } from '../context';
 import { AppError } from '../errors';
 import { fromPrismaKind, toPrismaKind } from './command-kinds';
 
@@ -130,6 +133,59 @@ async function deviceNote(
     data: { deviceNotes: { increment: 1 } },
   });
   if (counted.count) await tx.commandEvent.create({ data: { commandId, message, data } });
+}
+
+const OUTCOME_ACTIONS: Partial<Record<CommandState, AuditAction>> = {
+  succeeded: 'command.succeeded',
+  failed: 'command.failed',
+  rolled_back: 'command.rolled_back',
+  timed_out: 'command.timed_out',
+  cancelled: 'command.cancelled',
+};
+
+/**
+ * A command's outcome joins the audit trail in the transaction of its terminal transition, so
+ * the audit log is the one place that says what happened to the fleet (targets the device, as
+ * command.created does). `from`: the state it left (a late result after timed_out says so).
+ */
+async function auditOutcomes(
+  tx: Tx,
+  actor: Actor,
+  rows: readonly { row: CommandRow; from: CommandState | null }[],
+) {
+  const ended = rows.filter(({ row }) => OUTCOME_ACTIONS[row.state]);
+  if (!ended.length) return;
+  const names = new Map(
+    (
+      await tx.device.findMany({
+        where: { id: { in: [...new Set(ended.map(({ row }) => row.deviceId))] } },
+        select: { id: true, name: true },
+      })
+    ).map((device) => [device.id, device.name]),
+  );
+  await recordAuditEvents(
+    { actor },
+    tx,
+    ended.flatMap(({ row, from }) => {
+      const action = OUTCOME_ACTIONS[row.state];
+      if (!action) return [];
+      return [
+        {
+          action,
+          targetType: 'device',
+          targetId: row.deviceId,
+          data: {
+            commandId: row.id,
+            kind: fromPrismaKind(row.kind),
+            device: names.get(row.deviceId) ?? null,
+            ...(from ? { from } : {}),
+            ...(row.errorCode ? { errorCode: row.errorCode } : {}),
+            ...(row.error ? { error: row.error } : {}),
+          },
+        },
+      ];
+    }),
+  );
 }
 
 function minutes(ms: number): string {
@@ -441,7 +497,15 @@ export async function recordCommandResult(
         data: frame.data ? frame.data : undefined,
         set: fields,
       });
-      if (moved) return 'stored';
+      if (moved) {
+        const device = await tx.device.findUnique({
+          where: { id: deviceId },
+          select: { name: true },
+        });
+        const actor: Actor = { type: 'device', id: deviceId, label: device?.name ?? deviceId };
+        await auditOutcomes(tx, actor, [{ row: moved, from: command.state }]);
+        return 'stored';
+      }
     }
     throw new Error(
       `the state of command ${frame.commandId} kept changing while its result was stored`,
@@ -526,29 +590,38 @@ export async function expireOverdueCommands(db: Db, now = new Date()): Promise<n
   });
   if (!overdue.length) return 0;
   return db.$transaction(async (tx) => {
-    let changed = 0;
     const queued = overdue.filter((row) => row.state === 'queued').map((row) => row.id);
+    const expired: { row: CommandRow; from: CommandState | null }[] = [];
     if (queued.length)
-      changed += (
-        await transitionMany(tx, { id: { in: queued }, deadlineAt: { lte: now } }, 'timed_out', {
+      for (const row of await transitionMany(
+        tx,
+        { id: { in: queued }, deadlineAt: { lte: now } },
+        'timed_out',
+        {
           from: ['queued'],
           message: `not delivered within ${minutes(QUEUED_COMMAND_TTL_MS)}: the device stayed offline`,
           set: { completedAt: now, errorCode: 'not_delivered', error: 'never delivered' },
-        })
-      ).length;
+        },
+      ))
+        expired.push({ row, from: 'queued' });
     const byKind = new Map<string, string[]>();
     for (const row of overdue)
       if (row.state !== 'queued') byKind.set(row.kind, [...(byKind.get(row.kind) ?? []), row.id]);
     for (const [kind, ids] of byKind) {
       const limit = commandResultDeadlineMs(fromPrismaKind(kind as CommandRow['kind']));
-      changed += (
-        await transitionMany(tx, { id: { in: ids }, deadlineAt: { lte: now } }, 'timed_out', {
+      for (const row of await transitionMany(
+        tx,
+        { id: { in: ids }, deadlineAt: { lte: now } },
+        'timed_out',
+        {
           from: RUNNING,
           message: `no result within ${minutes(limit)} of delivery`,
           set: { completedAt: now, errorCode: 'timed_out', error: 'no result before the deadline' },
-        })
-      ).length;
+        },
+      ))
+        expired.push({ row, from: null }); // which running state it left is not returned
     }
-    return changed;
+    await auditOutcomes(tx, SYSTEM_ACTOR, expired);
+    return expired.length;
   });
 }
