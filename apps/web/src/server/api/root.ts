@@ -1,5 +1,6 @@
 import { accountRouter } from './routers/account';
 import { auditRouter } from './routers/audit';
+import { catalogRouter } from './routers/catalog';
 import { devicesRouter } from './routers/devices';
 import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
@@ -9,6 +10,7 @@ import { createCallerFactory, createTRPCRouter } from './trpc';
 export const appRouter = createTRPCRouter({
   account: accountRouter,
   audit: auditRouter,
+  catalog: catalogRouter,
   devices: devicesRouter,
   enrollment: enrollmentRouter,
   fleet: fleetRouter,
