@@ -1,7 +1,7 @@
 // What operators decide about an image version: its label, whether it is the recommended target
 // of its image name (at most one per name, across servers), whether it is blocked (never offered,
 // refused for new applies). Each change is one audit event.
-import { z } from 'zod';
+import { type z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
