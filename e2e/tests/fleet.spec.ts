@@ -35,14 +35,14 @@ test('an operator accepts a pending device and applies an update to it, watching
   await expect(page.getByTestId('root-prefix-hash')).toHaveText(fleet.update.from);
   await expect(page.getByTestId('active-slot')).toHaveText('p.lxreadonly');
   const apply = page.getByRole('form', { name: 'Apply update' });
-  await apply.getByLabel('Apply image version (root prefix hash)').fill('not-a-hash');
-  await apply.getByRole('button', { name: 'Apply update' }).click();
-  await expect(page.locator('[role=alert]:not(#__next-route-announcer__)').first()).toContainText(
-    'Root prefix hash',
-  );
-  await apply.getByLabel('Apply image version (root prefix hash)').fill(fleet.update.to);
-  await apply.getByLabel('Whole root partition sha256').fill(fleet.update.toRootSha256);
-  await apply.getByLabel('Root partition size (bytes)').fill(String(fleet.update.toRootBytes));
+  // the demo registered its update server and labelled its versions: pick 2.0.0 from the list
+  await expect(row.page().getByTestId('running-version')).toHaveText('EOS.x86_64-AB-1.0 1.0.0');
+  const picker = apply.getByLabel(/^Version/);
+  await expect(picker.locator('option', { hasText: 'EOS.x86_64-AB 2.0.0' })).toHaveCount(1);
+  await picker.selectOption({
+    label: (await picker.locator('option', { hasText: 'EOS.x86_64-AB 2.0.0' }).innerText()).trim(),
+  });
+  await expect(apply.getByTestId('apply-choice')).toContainText(`@${fleet.update.to}`);
   await apply.getByRole('button', { name: 'Apply update' }).click();
 
   const command = page.getByTestId('command-apply');

@@ -53,6 +53,8 @@ const schema = z.object({
    * client is the socket's peer, whatever headers it sends
    */
   EOS_FLEET_TRUSTED_PROXIES: trustedProxies,
+  /** how often each update server's catalog is polled; 0: never on a timer (Poll now still works) */
+  EOS_FLEET_CATALOG_POLL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

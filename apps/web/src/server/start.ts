@@ -18,6 +18,7 @@ import { readEnv, type Env } from '../env';
 import { loadAuthSecret } from './auth/auth-secret';
 import { createAuth } from './auth/create-auth';
 import { startFleetServer, type FleetServer } from './http/fleet-server';
+import { startCatalogPoller } from './jobs/catalog-poller';
 import { createLogger } from './logger';
 import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
 
@@ -77,7 +78,9 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
   );
 
   let fleet: FleetServer | undefined;
+  let poller: ReturnType<typeof startCatalogPoller> | undefined;
   const shutdown = async () => {
+    await poller?.stop();
     await fleet?.close();
     await db.$disconnect().catch(() => undefined);
     await database.close();
@@ -98,9 +101,10 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     }
 
     const allowedOrigins = new Set([new URL(publicUrl).origin]);
+    const appSecret = await loadAuthSecret(env.EOS_FLEET_DATA_DIR, env.EOS_FLEET_AUTH_SECRET);
     const auth = createAuth({
       db,
-      secret: await loadAuthSecret(env.EOS_FLEET_DATA_DIR, env.EOS_FLEET_AUTH_SECRET),
+      secret: appSecret,
       baseUrl: publicUrl,
       // the dashboard's own host (however an operator reached it) and the public URL
       trustedOrigins: (request) => {
@@ -137,8 +141,15 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       port: env.PORT,
     });
     const { port } = fleet;
+    if (env.EOS_FLEET_CATALOG_POLL_SECONDS > 0)
+      poller = startCatalogPoller({
+        db,
+        logger,
+        appSecret,
+        intervalMs: env.EOS_FLEET_CATALOG_POLL_SECONDS * 1000,
+      });
     logger.info({ url: `http://localhost:${port}`, publicUrl }, 'EOS Fleet is listening');
-    return { port, shutdown, logger, db };
+    return { port, shutdown, logger, db, appSecret };
   } catch (error) {
     await shutdown().catch(() => undefined);
     throw error;

@@ -6,7 +6,7 @@ import {
   absolutePathSchema,
   containerRefSchema,
   httpUrlSchema,
-  imageNameSchema,
+  updateImageNameSchema,
   overlaySizeSchema,
   podmanOptSchema,
   rootPrefixHashSchema,
@@ -17,7 +17,7 @@ import {
 /** Overrides of the device's /etc/os-update.yml: `--server` and `--read`. */
 const updateSourceShape = {
   server: sshDestinationSchema.optional(),
-  imageName: imageNameSchema.optional(),
+  imageName: updateImageNameSchema.optional(),
 };
 
 export const checkParamsSchema = z.object({ ...updateSourceShape });

@@ -58,6 +58,21 @@ export const imageNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected letters, digits, ".", "_", "+" and "-" only')
   .refine((name) => !name.endsWith('.raw'), 'the image name has no ".raw" suffix');
 
+/**
+ * What os-update's `--read` takes: an image name, or the update server's pinned form
+ * `NAME@<rootPrefixHash>` that names exactly one content version.
+ */
+export const updateImageNameSchema = z.union([
+  imageNameSchema,
+  z
+    .string()
+    .max(241)
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._+-]*@[0-9a-f]{40}$/,
+      'expected NAME@<root prefix hash> (40 lowercase hex digits)',
+    ),
+]);
+
 /** Absolute path without `..` segments, restricted characters. */
 export const absolutePathSchema = z
   .string()

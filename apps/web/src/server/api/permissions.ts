@@ -12,6 +12,7 @@ export const PERMISSIONS = {
   'device.operate': OPERATE,
   'device.enroll': OPERATE,
   'image.read': ALL,
+  'image.manage': OPERATE,
   'updateServer.read': ALL,
   'updateServer.manage': ADMIN,
   'rollout.read': ALL,

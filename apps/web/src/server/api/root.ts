@@ -1,6 +1,7 @@
 import { accountRouter } from './routers/account';
 import { apiTokensRouter } from './routers/api-tokens';
 import { auditRouter } from './routers/audit';
+import { catalogRouter } from './routers/catalog';
 import { devicesRouter } from './routers/devices';
 import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   account: accountRouter,
   apiTokens: apiTokensRouter,
   audit: auditRouter,
+  catalog: catalogRouter,
   devices: devicesRouter,
   enrollment: enrollmentRouter,
   fleet: fleetRouter,

@@ -8,6 +8,9 @@ import { parseArgs } from 'node:util';
 import type { RunningTestbedDevice } from '@eos-fleet/image/testbed';
 import { readEnv, repoRoot } from '../../env';
 import { SYSTEM_ACTOR } from '../services/context';
+import { labelImageVersion } from '../services/catalog/manage-image-versions';
+import { createUpdateServer } from '../services/catalog/manage-update-servers';
+import { pollUpdateServer } from '../services/catalog/poll-update-server';
 import { createEnrollmentToken } from '../services/enrollment/enrollment-tokens';
 import { start } from '../start';
 import {
@@ -81,6 +84,35 @@ async function main() {
     })
   ).token;
 
+  // the dashboard knows its update server and its two versions by name from the start
+  const existing = await dashboard.db.updateServer.findUnique({ where: { name: 'demo' } });
+  if (existing) await dashboard.db.updateServer.delete({ where: { id: existing.id } });
+  const registered = await createUpdateServer(ctx, dashboard.appSecret, {
+    name: 'demo',
+    sshTarget: 'ec2-user@127.0.0.1',
+    sshPort: updateServer.sshPort,
+    httpUrl: `http://127.0.0.1:${updateServer.httpPort}`,
+    catalogToken: fleet.catalogToken,
+  });
+  const polled = await pollUpdateServer(dashboard.db, registered.id, {
+    appSecret: dashboard.appSecret,
+    wait: true,
+  });
+  if (polled.outcome !== 'polled' || !polled.reachable)
+    throw new Error(
+      `the demo's update server did not answer its catalog: ${JSON.stringify(polled)}`,
+    );
+  for (const [built, label] of [
+    [v1, '1.0.0'],
+    [v2, '2.0.0'],
+  ] as const) {
+    const versions = await dashboard.db.imageVersion.findMany({
+      where: { rootPrefixHash: built.rootPrefixHash, image: { updateServerId: registered.id } },
+    });
+    for (const version of versions)
+      await labelImageVersion(ctx, { imageVersionId: version.id, label });
+  }
+
   console.log(`demo: booting ${deviceCount} EOS testbed devices with the agent…`);
   const devices: RunningTestbedDevice[] = [];
   for (let index = 0; index < deviceCount; index++) {
@@ -120,11 +152,9 @@ async function main() {
       `EOS Fleet demo is running: ${summary.dashboard}`,
       `  ${deviceCount} devices run ${FLEET_IMAGE_NAME} 1.0.0 (root prefix hash ${v1.rootPrefixHash});`,
       `  ${pendingCount} of them wait for acceptance under Devices.`,
-      `  The update server offers 2.0.0: open a device and under "Apply update" enter`,
-      `    root prefix hash          ${v2.rootPrefixHash}`,
-      `    whole root sha256         ${v2.rootSha256}`,
-      `    root partition size       ${v2.root.size} bytes`,
-      `  (${FLEET_IMAGE_NAME}-1.0 is the old version, ${v1.rootPrefixHash}, to go back).`,
+      `  The update server "demo" is registered (Update servers, Images) and offers 2.0.0:`,
+      `  open a device and pick ${FLEET_IMAGE_NAME} 2.0.0 under "Apply update"`,
+      `  (${FLEET_IMAGE_NAME}-1.0 1.0.0 is the old version, to go back).`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

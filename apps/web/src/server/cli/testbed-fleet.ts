@@ -31,6 +31,8 @@ export interface FleetUpdateServer {
   v2: BuiltEosImage;
   updateServer: RunningUpdateServer;
   fleetKey: string;
+  /** what the dashboard presents to its catalog API */
+  catalogToken: string;
 }
 
 /** Two image versions, the fleet's shared SSH key, and an update server publishing both. */
@@ -70,7 +72,7 @@ export async function startFleetUpdateServer(
     logLevel: 'warn',
   });
   await updateServer.fetchNow();
-  return { v1, v2, updateServer, fleetKey };
+  return { v1, v2, updateServer, fleetKey, catalogToken: 'fleet-catalog-token' };
 }
 
 export interface AgentDeviceOptions {

@@ -272,17 +272,24 @@ describe('command lifecycle through the gateway', () => {
     connection.close();
   });
 
-  it('an apply carries the whole-slot hash and a deadline from delivery; the form input is checked in words', async () => {
+  it('an apply carries the whole-slot hash and a deadline from delivery; bad params are refused in words', async () => {
     const { deviceId, connection } = await onlineDevice();
     const caller = app.callerFor(operator);
     const bad = await caller.devices
-      .applyUpdate({ deviceId, rootPrefixHash: HASH_B, rootSha256: 'nope', rootBytes: 1.5 })
+      .sendCommand({
+        deviceId,
+        kind: 'apply',
+        params: {
+          expectedRootPrefixHash: HASH_B,
+          expectedRootSha256: 'nope',
+          expectedRootBytes: 1.5,
+        },
+      })
       .catch((error: unknown) => error);
     expect(bad).toBeInstanceOf(TRPCError);
     expect((bad as TRPCError).code).toBe('BAD_REQUEST');
-    const issues = JSON.stringify((bad as TRPCError).cause);
-    expect(issues).toMatch(/rootSha256.*sha256 hex digest/s);
-    expect(issues).toMatch(/rootBytes.*whole number of bytes/s);
+    expect((bad as TRPCError).message).toMatch(/expectedRootSha256.*sha256 hex digest/s);
+    expect((bad as TRPCError).message).toMatch(/expectedRootBytes/s);
     await expect(
       caller.devices.sendCommand({
         deviceId,
@@ -292,11 +299,14 @@ describe('command lifecycle through the gateway', () => {
     ).rejects.toThrow(/expectedRootSha256/);
 
     const before = Date.now();
-    const command = await caller.devices.applyUpdate({
+    const command = await caller.devices.sendCommand({
       deviceId,
-      rootPrefixHash: HASH_B,
-      rootSha256: SHA256,
-      rootBytes: 16 * 1024 * 1024,
+      kind: 'apply',
+      params: {
+        expectedRootPrefixHash: HASH_B,
+        expectedRootSha256: SHA256,
+        expectedRootBytes: 16 * 1024 * 1024,
+      },
     });
     const frame = await connection.next('command');
     expect(frame.id).toBe(command.id);

@@ -86,8 +86,9 @@ export default function DevicesPage() {
               <tr>
                 <th className="px-4 py-2">Name</th>
                 <th className="px-4 py-2">State</th>
-                <th className="px-4 py-2">Image</th>
+                <th className="px-4 py-2">Version</th>
                 <th className="px-4 py-2">Root hash</th>
+                <th className="px-4 py-2">Update server</th>
                 <th className="px-4 py-2">Slot</th>
                 <th className="px-4 py-2">Labels</th>
                 <th className="px-4 py-2">Last seen</th>
@@ -111,9 +112,30 @@ export default function DevicesPage() {
                     </Badge>
                     {device.status !== 'accepted' && <Badge tone="red">{device.status}</Badge>}
                   </td>
-                  <td className="px-4 py-2">{device.imageName ?? '—'}</td>
+                  <td className="space-x-1 px-4 py-2" data-testid="device-version">
+                    <span>{device.runningVersion ?? device.imageName ?? '—'}</span>
+                    {device.outOfDate && (
+                      <Badge tone="amber">
+                        <span
+                          title={`recommended: ${device.recommendedVersion?.displayName ?? ''}`}
+                        >
+                          out of date
+                        </span>
+                      </Badge>
+                    )}
+                  </td>
                   <td className="px-4 py-2 font-mono text-xs">
                     {device.rootPrefixHash?.slice(0, 12) ?? '—'}
+                  </td>
+                  <td className="px-4 py-2 text-xs">
+                    {device.registeredUpdateServer?.name ??
+                      (device.configuredUpdateServer ? (
+                        <span className="text-amber-800" title={device.updateServerProblem ?? ''}>
+                          unknown: {device.configuredUpdateServer}
+                        </span>
+                      ) : (
+                        '—'
+                      ))}
                   </td>
                   <td className="px-4 py-2 text-xs">{device.activeSlot ?? '—'}</td>
                   <td className="px-4 py-2 text-xs">{formatLabels(device.labels)}</td>

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import {
-  applyUpdate,
-  applyUpdateInput,
+  applyImageVersion,
+  applyImageVersionInput,
+  listApplicableVersions,
+} from '../../services/catalog/apply-image-version';
+import {
   cancelCommand,
   createCommand,
   createCommandInput,
@@ -52,9 +55,14 @@ export const devicesRouter = createTRPCRouter({
   sendCommand: permittedProcedure('device.operate')
     .input(createCommandInput)
     .mutation(({ ctx, input }) => createCommand(ctx.service, input)),
-  applyUpdate: permittedProcedure('device.operate')
-    .input(applyUpdateInput)
-    .mutation(({ ctx, input }) => applyUpdate(ctx.service, input)),
+  /** the versions the apply picker offers this device (its server's, not blocked, fit or not) */
+  applicableVersions: permittedProcedure('device.read')
+    .input(deviceIdInput)
+    .query(({ ctx, input }) => listApplicableVersions(ctx.service, input)),
+  /** apply one catalog version, pinned to its content */
+  applyVersion: permittedProcedure('device.operate')
+    .input(applyImageVersionInput)
+    .mutation(({ ctx, input }) => applyImageVersion(ctx.service, input)),
   cancelCommand: permittedProcedure('device.operate')
     .input(z.object({ commandId: z.uuid() }))
     .mutation(({ ctx, input }) => cancelCommand(ctx.service, input)),

@@ -29,6 +29,14 @@ export const AUDIT_ACTIONS = [
   'command.failed',
   'command.rolled_back',
   'command.timed_out',
+  'update_server.created',
+  'update_server.updated',
+  'update_server.removed',
+  'image_version.labelled',
+  'image_version.recommended',
+  'image_version.unrecommended',
+  'image_version.blocked',
+  'image_version.unblocked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -9,7 +9,6 @@ import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
-import { applyUpdateInput } from './apply-update-input';
 import { fromPrismaKind } from './command-kinds';
 import {
   cancelOrRequestCancel,
@@ -68,23 +67,6 @@ export async function createCommand(
     });
     await publishFleetEvent(tx, { type: 'command.queued', deviceId, commandId: command.id });
     return toCommandSummary({ ...command, _count: { events: 1 } });
-  });
-}
-
-export { applyUpdateInput };
-
-export async function applyUpdate(ctx: ServiceContext, input: z.input<typeof applyUpdateInput>) {
-  const { deviceId, rootPrefixHash, rootSha256, rootBytes, imageName } =
-    applyUpdateInput.parse(input);
-  return createCommand(ctx, {
-    deviceId,
-    kind: 'apply',
-    params: {
-      expectedRootPrefixHash: rootPrefixHash,
-      expectedRootSha256: rootSha256,
-      expectedRootBytes: rootBytes,
-      ...(imageName ? { imageName } : {}),
-    },
   });
 }
 

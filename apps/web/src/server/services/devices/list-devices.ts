@@ -2,6 +2,10 @@ import { DEVICE_STATUSES } from '@eos-fleet/shared/domain';
 import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
+import {
+  resolveDeviceVersions,
+  type DeviceVersionResolution,
+} from '../catalog/resolve-device-versions';
 import { likeLiteral } from '../like-pattern';
 
 /** A presence row not refreshed for this long belongs to a gateway that died without saying so. */
@@ -36,7 +40,9 @@ export async function listDevices(
     orderBy: { createdAt: 'desc' },
     take: query.limit,
   });
+  const versions = await resolveDeviceVersions(ctx, devices);
   return devices.map((device) => ({
+    ...versionFields(versions.get(device.id)),
     id: device.id,
     name: device.name,
     status: device.status,
@@ -48,4 +54,16 @@ export async function listDevices(
     agentVersion: device.agentVersion,
     labels: device.labels as Record<string, string>,
   }));
+}
+
+/** A device's resolved version and update server, as the list and the device page show them. */
+export function versionFields(resolution: DeviceVersionResolution | undefined) {
+  return {
+    runningVersion: resolution?.runningVersion ?? null,
+    recommendedVersion: resolution?.recommendedVersion ?? null,
+    outOfDate: resolution?.outOfDate ?? false,
+    configuredUpdateServer: resolution?.configuredServer ?? null,
+    registeredUpdateServer: resolution?.updateServer ?? null,
+    updateServerProblem: resolution?.updateServerProblem ?? null,
+  };
 }

@@ -8,7 +8,8 @@ import { labelsSchema } from '../enrollment/enrollment-tokens';
 import { cancelForDecommission } from '../commands/command-lifecycle';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
-import { isOnline } from './list-devices';
+import { resolveDeviceVersions } from '../catalog/resolve-device-versions';
+import { isOnline, versionFields } from './list-devices';
 
 const deviceIdInput = z.object({ deviceId: z.uuid() });
 
@@ -133,7 +134,9 @@ export async function getDevice(
     include: { presence: true, enrollmentToken: { select: { name: true } } },
   });
   if (!device) throw new AppError('NOT_FOUND', 'No such device.');
+  const versions = await resolveDeviceVersions(ctx, [device]);
   return {
+    ...versionFields(versions.get(device.id)),
     id: device.id,
     name: device.name,
     status: device.status,

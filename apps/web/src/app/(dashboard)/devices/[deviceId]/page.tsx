@@ -1,6 +1,7 @@
 'use client';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { inferRouterOutputs } from '@trpc/server';
+import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useCan } from '~/components/session';
@@ -16,7 +17,6 @@ import {
   TextInput,
   formatTime,
 } from '~/components/ui';
-import { applyUpdateInput } from '~/server/services/commands/apply-update-input';
 import type { AppRouter } from '~/server/api/root';
 import { errorMessage, useTRPC } from '~/trpc/react';
 import { formText } from '~/lib/form';
@@ -33,14 +33,6 @@ const STATE_TONES: Record<string, 'slate' | 'green' | 'amber' | 'red' | 'sky'> =
   timed_out: 'red',
   rolled_back: 'red',
   cancelled: 'slate',
-};
-
-/** The apply form's words for the procedure's fields. */
-const APPLY_FIELDS: Record<string, string> = {
-  rootPrefixHash: 'Root prefix hash',
-  rootSha256: 'Whole root partition sha256',
-  rootBytes: 'Root partition size',
-  imageName: 'Image name',
 };
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
@@ -73,12 +65,11 @@ export default function DevicePage() {
   );
   const commandList = commands.data?.pages.flatMap((page) => page.items);
   const [engine, setEngine] = useState<'podman' | 'firecracker'>('podman');
-  const [applyError, setApplyError] = useState<string | null>(null);
   const refresh = async () => {
     await queryClient.invalidateQueries({ queryKey: trpc.devices.commands.pathKey() });
   };
   const send = useMutation(trpc.devices.sendCommand.mutationOptions({ onSuccess: refresh }));
-  const apply = useMutation(trpc.devices.applyUpdate.mutationOptions({ onSuccess: refresh }));
+  const apply = useMutation(trpc.devices.applyVersion.mutationOptions({ onSuccess: refresh }));
   const cancel = useMutation(trpc.devices.cancelCommand.mutationOptions({ onSuccess: refresh }));
   const decommission = useMutation(
     trpc.devices.decommission.mutationOptions({ onSuccess: () => router.push('/devices') }),
@@ -88,34 +79,6 @@ export default function DevicePage() {
   if (!device.data) return <Loading what="the device" />;
   const d = device.data;
   const accepted = d.status === 'accepted';
-
-  function onApply(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const imageName = formText(form, 'imageName').trim();
-    const bytes = formText(form, 'rootBytes').trim();
-    // the procedure's own schema, so the form says what the server would
-    const input = applyUpdateInput.safeParse({
-      deviceId,
-      rootPrefixHash: formText(form, 'hash').trim(),
-      rootSha256: formText(form, 'rootSha256').trim(),
-      rootBytes: /^\d+$/.test(bytes) ? Number(bytes) : bytes === '' ? undefined : Number.NaN,
-      ...(imageName ? { imageName } : {}),
-    });
-    if (!input.success) {
-      setApplyError(
-        input.error.issues
-          .map(
-            (issue) =>
-              `${APPLY_FIELDS[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`,
-          )
-          .join('; '),
-      );
-      return;
-    }
-    setApplyError(null);
-    apply.mutate(input.data);
-  }
 
   function onRegister(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -146,11 +109,10 @@ export default function DevicePage() {
           </div>
         }
       />
-      {(applyError ?? send.error ?? apply.error ?? cancel.error ?? decommission.error) && (
+      {(send.error ?? apply.error ?? cancel.error ?? decommission.error) && (
         <div className="mb-4">
           <Alert>
-            {applyError ??
-              errorMessage(send.error ?? apply.error ?? cancel.error ?? decommission.error)}
+            {errorMessage(send.error ?? apply.error ?? cancel.error ?? decommission.error)}
           </Alert>
         </div>
       )}
@@ -158,6 +120,11 @@ export default function DevicePage() {
         <Card className="p-4 xl:col-span-2">
           <h2 className="mb-3 font-medium text-ink">Inventory</h2>
           <dl className="grid grid-cols-2 gap-4 md:grid-cols-3" data-testid="inventory">
+            <Fact label="Running version">
+              <span data-testid="running-version">{d.runningVersion}</span>{' '}
+              {d.outOfDate && <Badge tone="amber">out of date</Badge>}
+            </Fact>
+            <Fact label="Recommended">{d.recommendedVersion?.displayName ?? 'none set'}</Fact>
             <Fact label="Root prefix hash">
               <span className="font-mono text-xs" data-testid="root-prefix-hash">
                 {d.rootPrefixHash}
@@ -168,7 +135,22 @@ export default function DevicePage() {
             </Fact>
             <Fact label="Slot size">{mib(d.slotSize)}</Fact>
             <Fact label="Image">{d.imageName}</Fact>
-            <Fact label="Update server">{d.updateServer}</Fact>
+            <Fact label="Update server">
+              {d.registeredUpdateServer ? (
+                <Link className="text-brand-700 underline" href="/update-servers">
+                  {d.registeredUpdateServer.name}
+                </Link>
+              ) : (
+                <span>
+                  {d.configuredUpdateServer ?? '—'}
+                  {d.updateServerProblem && (
+                    <span className="block text-xs text-amber-700">
+                      unknown server: {d.updateServerProblem}
+                    </span>
+                  )}
+                </span>
+              )}
+            </Fact>
             <Fact label="Arch / profile">{`${d.arch ?? '—'} / ${d.profile ?? '—'}`}</Fact>
             <Fact label="OS">{d.osRelease?.prettyName ?? d.osRelease?.name}</Fact>
             <Fact label="Commit pending">
@@ -236,43 +218,11 @@ export default function DevicePage() {
                 Roll back
               </Button>
             </div>
-            <form
-              onSubmit={onApply}
-              noValidate
-              aria-label="Apply update"
-              className="space-y-2 border-t border-slate-200 pt-3"
-            >
-              <Field label="Apply image version (root prefix hash)">
-                <TextInput
-                  name="hash"
-                  placeholder="sha1 of the first 10 MiB: 40 hex digits"
-                  className="font-mono"
-                />
-              </Field>
-              <Field label="Whole root partition sha256">
-                <TextInput
-                  name="rootSha256"
-                  placeholder="the update server publishes it: 64 hex digits"
-                  className="font-mono"
-                />
-              </Field>
-              <Field label="Root partition size (bytes)">
-                <TextInput
-                  name="rootBytes"
-                  inputMode="numeric"
-                  placeholder="the length of that partition stream"
-                  className="font-mono"
-                />
-              </Field>
-              <p className="text-xs text-slate-500">
-                The device commits the new slot only if its content has this sha256 and size;
-                otherwise it boots back into the old one.
-              </p>
-              <Field label="Image name (default: the device's)">
-                <TextInput name="imageName" placeholder={d.imageName ?? ''} />
-              </Field>
-              <Button type="submit">Apply update</Button>
-            </form>
+            <ApplyVersionPicker
+              deviceId={deviceId}
+              pending={apply.isPending}
+              onApply={(imageVersionId) => apply.mutate({ deviceId, imageVersionId })}
+            />
             <form
               onSubmit={onRegister}
               noValidate
@@ -356,6 +306,95 @@ export default function DevicePage() {
         )}
       </Card>
     </>
+  );
+}
+
+/**
+ * The versions this device's update server offers (never blocked ones), with what matters to
+ * choose: label, hash prefix, size, whether it fits the slot. The apply is pinned to the pick.
+ */
+function ApplyVersionPicker({
+  deviceId,
+  pending,
+  onApply,
+}: {
+  deviceId: string;
+  pending: boolean;
+  onApply: (imageVersionId: string) => void;
+}) {
+  const trpc = useTRPC();
+  const options = useQuery(
+    trpc.devices.applicableVersions.queryOptions({ deviceId }, { refetchInterval: 10_000 }),
+  );
+  const [picked, setPicked] = useState('');
+  if (options.error) return <Alert>{errorMessage(options.error)}</Alert>;
+  if (!options.data) return <Loading what="the versions" />;
+  const { versions, problem, updateServer } = options.data;
+  const choice = versions.find((version) => version.id === picked);
+  const refusal = !choice
+    ? null
+    : choice.fits === false
+      ? "does not fit the device's slot"
+      : !choice.applicable
+        ? 'its server does not publish the whole-root sha256'
+        : choice.running
+          ? 'the device runs it already'
+          : null;
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (choice && !refusal) onApply(choice.id);
+  }
+  return (
+    <form
+      onSubmit={onSubmit}
+      noValidate
+      aria-label="Apply update"
+      className="space-y-2 border-t border-slate-200 pt-3"
+    >
+      <h3 className="text-sm font-medium text-ink">Apply an image version</h3>
+      {problem ? (
+        <p className="text-sm text-amber-800">{problem}</p>
+      ) : versions.length === 0 ? (
+        <p className="text-sm text-slate-500">
+          {updateServer?.name} offers no versions yet (none polled, or all blocked).
+        </p>
+      ) : (
+        <>
+          <Field label={`Version (from ${updateServer?.name ?? 'its update server'})`}>
+            <Select
+              name="imageVersionId"
+              value={picked}
+              onChange={(event) => setPicked(event.target.value)}
+            >
+              <option value="">Choose a version…</option>
+              {versions.map((version) => (
+                <option key={version.id} value={version.id} disabled={version.fits === false}>
+                  {version.displayName} · {version.rootPrefixHash.slice(0, 12)} ·{' '}
+                  {mib(version.rootPartitionSize)}
+                  {version.recommended ? ' · recommended' : ''}
+                  {version.running ? ' · running' : ''}
+                  {version.fits === false ? ' · does not fit the slot' : ''}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          {choice && (
+            <p className="text-xs text-slate-500" data-testid="apply-choice">
+              {choice.imageName} {choice.label ?? ''}: root {mib(choice.rootPartitionSize)}
+              {options.data.slotSize !== null
+                ? ` of a ${mib(options.data.slotSize)} slot`
+                : ' (slot size not reported)'}
+              . Pinned to {choice.pinnedName}; the device commits only if the slot hashes to this
+              version&apos;s sha256.
+            </p>
+          )}
+          {refusal && <p className="text-xs text-red-700">Cannot apply: {refusal}.</p>}
+          <Button type="submit" disabled={!choice || refusal !== null || pending}>
+            Apply update
+          </Button>
+        </>
+      )}
+    </form>
   );
 }
 

@@ -1,0 +1,51 @@
+// The catalog procedures' inputs, free of server code so the pages' forms validate with the very
+// same schemas (and say at the field what the server would).
+import {
+  httpUrlSchema,
+  sshDestinationSchema,
+  storableText,
+} from '@eos-fleet/shared/protocol/values';
+import { z } from 'zod';
+
+const fields = {
+  name: storableText(100).trim().min(1, 'required'),
+  /** `user@host` as devices have it under `server:` in /etc/os-update.yml */
+  sshTarget: sshDestinationSchema.refine((target) => target.includes('@'), 'expected user@host'),
+  sshPort: z.int('expected a whole number').min(1, 'at least 1').max(65535, 'at most 65535'),
+  httpUrl: httpUrlSchema.pipe(storableText(2048)),
+  /** the server's `catalogToken`; sealed at once, never shown again */
+  catalogToken: storableText(512)
+    .min(16, 'the update server requires at least 16 characters')
+    .refine((token) => !/\s/.test(token), 'no spaces'),
+  maxConcurrentApplies: z
+    .int('expected a whole number')
+    .min(1, 'at least 1')
+    .max(10_000, 'at most 10,000'),
+};
+
+export const createUpdateServerInput = z.object({
+  ...fields,
+  sshPort: fields.sshPort.default(22),
+  maxConcurrentApplies: fields.maxConcurrentApplies.default(25),
+});
+
+export const updateUpdateServerInput = z.object({
+  updateServerId: z.uuid(),
+  name: fields.name.optional(),
+  sshTarget: fields.sshTarget.optional(),
+  sshPort: fields.sshPort.optional(),
+  httpUrl: fields.httpUrl.optional(),
+  /** a new token; absent: keep the stored one */
+  catalogToken: fields.catalogToken.optional(),
+  maxConcurrentApplies: fields.maxConcurrentApplies.optional(),
+});
+
+export const labelImageVersionInput = z.object({
+  imageVersionId: z.uuid(),
+  /** empty: no label (the hash prefix names it) */
+  label: storableText(64)
+    .trim()
+    .regex(/^[A-Za-z0-9._+~ -]*$/, 'letters, digits, space and . _ + ~ - only'),
+});
+
+export const flagImageVersionInput = z.object({ imageVersionId: z.uuid(), value: z.boolean() });
