@@ -150,7 +150,12 @@ function useNow(intervalMs = 30_000): number {
   return now;
 }
 
-const ACTOR_TONE = { operator: 'sky', device: 'green', system: 'slate' } as const;
+const ACTOR_TONE = {
+  operator: 'sky',
+  device: 'green',
+  system: 'slate',
+  api_token: 'amber',
+} as const;
 
 function AuditEntry({ event, onTarget }: { event: AuditEventView; onTarget: () => void }) {
   const now = useNow();

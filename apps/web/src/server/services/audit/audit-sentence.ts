@@ -5,7 +5,7 @@ import type { AuditAction } from './audit-actions';
 
 export interface AuditEventFacts {
   action: string;
-  actorType: 'operator' | 'device' | 'system';
+  actorType: 'operator' | 'device' | 'system' | 'api_token';
   actorId: string | null;
   actorLabel: string | null;
   targetType: string;
@@ -28,7 +28,9 @@ function actorOf(event: AuditEventFacts): string {
   if (event.actorType === 'system')
     return event.actorLabel === 'system' || !event.actorLabel ? 'the system' : event.actorLabel;
   const label = event.actorLabel ?? shortId(event.actorId);
-  return event.actorType === 'device' ? `device ${label}` : label;
+  if (event.actorType === 'device') return `device ${label}`;
+  if (event.actorType === 'api_token' && !event.actorLabel) return `API token ${label}`;
+  return label;
 }
 
 /** The device an event is about: its name when the event carries it, else its id's start. */
@@ -39,6 +41,15 @@ function deviceOf(event: AuditEventFacts): string {
 
 function operatorOf(event: AuditEventFacts): string {
   return text(event.data, 'email') ?? `operator ${shortId(event.targetId)}`;
+}
+
+/** "EOS.x86_64-AB 2.0.0" or the image name and hash prefix of the version an event is about. */
+function versionOf(event: AuditEventFacts): string {
+  const name = text(event.data, 'imageName') ?? 'image';
+  const label = event.data?.label;
+  const current = typeof label === 'string' ? label : undefined;
+  const hash = text(event.data, 'rootPrefixHash');
+  return `${name} ${current ?? (hash ? hash.slice(0, 12) : shortId(event.targetId))}`;
 }
 
 function kindOf(event: AuditEventFacts): string {
@@ -76,6 +87,31 @@ const SENTENCES: Record<AuditAction, (event: AuditEventFacts) => string> = {
     `password changes for ${text(e.data, 'account') ?? operatorOf(e)} were locked after ${text(e.data, 'failures') ?? 'repeated'} failed attempts`,
   'sign_in.locked': (e) =>
     `sign-in for ${text(e.data, 'account') ?? operatorOf(e)} was locked after ${text(e.data, 'failures') ?? 'repeated'} failed attempts${text(e.data, 'clientAddress') ? ` from ${text(e.data, 'clientAddress')}` : ''}`,
+  'api_token.created': (e) =>
+    `${actorOf(e)} created API token "${text(e.data, 'name') ?? shortId(e.targetId)}"${text(e.data, 'role') ? ` with role ${text(e.data, 'role')}` : ''}${text(e.data, 'expiresAt') ? `, expiring ${text(e.data, 'expiresAt')}` : ''}`,
+  'api_token.revoked': (e) =>
+    `${actorOf(e)} revoked API token "${text(e.data, 'name') ?? shortId(e.targetId)}"`,
+  'api_token.locked': (e) =>
+    `API token ${shortId(e.targetId)} was locked after ${text(e.data, 'failures') ?? 'repeated'} refused attempts${text(e.data, 'clientAddress') ? ` from ${text(e.data, 'clientAddress')}` : ''}`,
+  'update_server.created': (e) =>
+    `${actorOf(e)} added update server "${text(e.data, 'name') ?? shortId(e.targetId)}"${text(e.data, 'sshTarget') ? ` (${text(e.data, 'sshTarget')})` : ''}`,
+  'update_server.updated': (e) =>
+    `${actorOf(e)} changed update server "${text(e.data, 'name') ?? shortId(e.targetId)}"${text(e.data, 'catalogToken') ? ' and replaced its catalog token' : ''}`,
+  'update_server.removed': (e) =>
+    `${actorOf(e)} removed update server "${text(e.data, 'name') ?? shortId(e.targetId)}"`,
+  'image_version.labelled': (e) => {
+    const label = e.data?.label;
+    const to =
+      label && typeof label === 'object' && 'to' in label && typeof label.to === 'string'
+        ? label.to
+        : null;
+    return `${actorOf(e)} ${to ? `labelled ${text(e.data, 'imageName') ?? 'image'} ${text(e.data, 'rootPrefixHash')?.slice(0, 12) ?? ''} "${to}"` : `removed the label of ${text(e.data, 'imageName') ?? 'image'} ${text(e.data, 'rootPrefixHash')?.slice(0, 12) ?? ''}`}`;
+  },
+  'image_version.recommended': (e) => `${actorOf(e)} recommended ${versionOf(e)}`,
+  'image_version.unrecommended': (e) =>
+    `${actorOf(e)} withdrew the recommendation of ${versionOf(e)}`,
+  'image_version.blocked': (e) => `${actorOf(e)} blocked ${versionOf(e)}`,
+  'image_version.unblocked': (e) => `${actorOf(e)} unblocked ${versionOf(e)}`,
   'enrollment_token.created': (e) =>
     `${actorOf(e)} created enrollment token "${text(e.data, 'name') ?? shortId(e.targetId)}"${e.data?.autoAccept === true ? ' (devices accepted automatically)' : ''}`,
   'enrollment_token.revoked': (e) =>

@@ -8,7 +8,7 @@ import { AUDIT_ACTIONS, AUDIT_ENTITIES, type AuditAction } from './audit-actions
 /** audit_event.id is a bigint: a larger cursor names no event (and PostgreSQL would refuse it) */
 const MAX_EVENT_ID = 2n ** 63n - 1n;
 
-export const ACTOR_TYPES = ['operator', 'device', 'system'] as const;
+export const ACTOR_TYPES = ['operator', 'device', 'system', 'api_token'] as const;
 
 /** One action of the closed list, or `entity.` for all of an entity's (e.g. `command.`). */
 const actionFilter = z.union(
