@@ -366,3 +366,24 @@ describe('cancel and result_stored', () => {
     ).toBe(false);
   });
 });
+
+describe('pinned image names', () => {
+  it('accept NAME@<root prefix hash> and refuse anything else after the @', () => {
+    const deadline = new Date().toISOString();
+    const apply = (imageName: string) =>
+      parseCommand({
+        kind: 'apply',
+        params: {
+          imageName,
+          expectedRootPrefixHash: hash,
+          expectedRootSha256: 'b'.repeat(64),
+          expectedRootBytes: 1,
+          deadline,
+        },
+      }).ok;
+    expect(apply(`EOS.x86_64-AB@${hash}`)).toBe(true);
+    expect(apply('EOS.x86_64-AB@latest')).toBe(false);
+    expect(apply(`EOS@${hash};reboot`)).toBe(false);
+    expect(apply(`@${hash}`)).toBe(false);
+  });
+});
