@@ -76,7 +76,7 @@ test('an admin makes an API token in Settings, sees it once, a script uses it, t
     .getByRole('navigation', { name: 'Main' })
     .getByRole('link', { name: 'Audit log' })
     .click();
-  const audit = page.getByTestId('audit-table');
+  const audit = page.getByTestId('audit-list');
   await expect(audit).toContainText('api_token.created');
   await expect(audit).toContainText('api_token.revoked');
   await signOut(page);

@@ -119,6 +119,14 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
         'The dashboard is not built: run `npm start` from the repository root (it builds first) or `npm run build`.',
       );
     }
+    // Next keeps rendered pages in .next/server/route-cache across restarts, and a rebuild that
+    // turbo restores from its cache does not clear it: seen serving an old page after an update.
+    // Start from an empty cache: the build's own pages are the ones to serve.
+    if (!dev)
+      await fs.rm(path.join(WEB_DIR, '.next', 'server', 'route-cache'), {
+        recursive: true,
+        force: true,
+      });
     const nextApp = next({ dev, dir: WEB_DIR, hostname: env.HOST, port: env.PORT });
     await nextApp.prepare();
     const handleNext = nextApp.getRequestHandler();
