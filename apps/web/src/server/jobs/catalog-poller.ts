@@ -4,7 +4,7 @@
 // rollout issue can move it into pg-boss as one job.
 import type { Db } from '@eos-fleet/db';
 import type { Logger } from '../logger';
-import { pollUpdateServer } from '../services/catalog/poll-update-server';
+import { listUpdateServersToPoll, pollUpdateServer } from '../services/catalog/poll-update-server';
 
 export interface CatalogPollerOptions {
   db: Db;
@@ -19,7 +19,7 @@ export function startCatalogPoller({ db, logger, appSecret, intervalMs }: Catalo
   const log = logger.child({ component: 'catalog-poller' });
 
   async function round() {
-    const servers = await db.updateServer.findMany({ select: { id: true, name: true } });
+    const servers = await listUpdateServersToPoll(db);
     for (const server of servers) {
       if (stopped) return;
       try {

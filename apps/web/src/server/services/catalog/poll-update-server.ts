@@ -17,6 +17,11 @@ import { openCatalogToken } from './seal-catalog-token';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
+/** The servers a poll round visits. */
+export async function listUpdateServersToPoll(db: Db): Promise<{ id: string; name: string }[]> {
+  return db.updateServer.findMany({ select: { id: true, name: true }, orderBy: { name: 'asc' } });
+}
+
 export interface PollOptions {
   appSecret: string;
   /** wait for another process's poll of this server to end (on demand), or skip it (interval) */
