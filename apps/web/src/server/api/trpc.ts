@@ -11,6 +11,7 @@ import type { OperatorRole } from '@eos-fleet/shared/domain';
 import { describeIssues } from '@eos-fleet/shared/protocol/index';
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import type { Auth } from '../auth/create-auth';
 import type { ApiTokenPrincipal } from '../services/api-tokens/authenticate-api-token';
@@ -39,7 +40,8 @@ export interface TrpcContext {
   ipAddress?: string;
 }
 
-export interface Meta {
+/** `openapi`: the procedure's REST route (docs/API.md); absent: tRPC only. */
+export interface Meta extends OpenApiMeta {
   /** reachable while the operator still has to replace a one-time password */
   beforePasswordChange?: boolean;
 }

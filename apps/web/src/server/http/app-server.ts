@@ -1,4 +1,5 @@
-// The one HTTP server of a web process: better-auth under /api/auth, tRPC under /api/trpc, the
+// The one HTTP server of a web process: better-auth under /api/auth, tRPC under /api/trpc, REST
+// under /api/v1 with its OpenAPI document and reference page (rest-route.ts), /metrics, the
 // device gateway's WebSocket upgrades (later), and Next.js for the pages. Next serves UI only:
 // the API runs here, in plain Node, so there is one Prisma client and one auth instance a process.
 //
@@ -11,6 +12,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Db } from '@eos-fleet/db';
+import { TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { appRouter } from '../api/root';
 import {
@@ -36,6 +38,16 @@ import { isDatabaseUnavailable } from '../services/health/database-unavailable';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './audit-export-route';
 import { authHeaders, createAuthRoute } from './auth-route';
 import { clientAddressResolver } from './client-address';
+import { BodyTooLargeError, readBody } from './read-body';
+import {
+  createRestHandler,
+  DOCS_CSP,
+  DOCS_PATH,
+  docsFile,
+  OPENAPI_PATH,
+  openApiDocument,
+  REST_PREFIX,
+} from './rest-route';
 import { checkSameOrigin, isJsonBody } from './same-origin';
 
 export interface AppServerOptions {
@@ -188,35 +200,125 @@ export function createAppServer(options: AppServerOptions): http.Server {
       path,
       router: appRouter,
       maxBodySize: MAX_API_BODY,
-      createContext: async (): Promise<TrpcContext> => {
-        if (apiToken)
-          return {
-            db,
-            auth,
-            operator: null,
-            sessionToken: null,
-            apiToken,
-            ipAddress: clientAddress(req),
-          };
-        const session = await sessionOf(req).catch((error: unknown) => {
-          throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
-        });
-        return {
-          db,
-          auth,
-          operator: session?.operator ?? null,
-          sessionToken: session?.token ?? null,
-          ipAddress: clientAddress(req),
-        };
-      },
-      onError: ({ error, path: procedure }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          logger.error(
-            { err: error.cause ?? error, procedure, faultId: faultIdOf(error) },
-            'tRPC procedure failed',
-          );
-      },
+      createContext: () => contextOf(req, apiToken),
+      onError: ({ error, path: procedure }) => logFault(error, procedure),
     });
+  }
+
+  /** The procedures' context: the API token's alone when there is one, else the session's. */
+  async function contextOf(
+    req: IncomingMessage,
+    apiToken: ApiTokenPrincipal | null,
+  ): Promise<TrpcContext> {
+    if (apiToken)
+      return {
+        db,
+        auth,
+        operator: null,
+        sessionToken: null,
+        apiToken,
+        ipAddress: clientAddress(req),
+      };
+    const session = await sessionOf(req).catch((error: unknown) => {
+      throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
+    });
+    return {
+      db,
+      auth,
+      operator: session?.operator ?? null,
+      sessionToken: session?.token ?? null,
+      ipAddress: clientAddress(req),
+    };
+  }
+
+  function logFault(error: TRPCError, procedure: string | undefined) {
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      logger.error(
+        { err: error.cause ?? error, procedure, faultId: faultIdOf(error) },
+        'tRPC procedure failed',
+      );
+  }
+
+  const handleRestRoute = createRestHandler({ onError: logFault });
+
+  /**
+   * REST (/api/v1): the same credentials, limits and errors as /api/trpc. Automation sends its
+   * API token; the reference page may use the session cookie, and then a state-changing call must
+   * pass the same-origin check.
+   */
+  async function handleRest(req: IncomingMessage, res: ServerResponse) {
+    const bearer = bearerTokenOf(req);
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
+      if (bearer === null) {
+        const verdict = checkSameOrigin(req.headers, options.allowedOrigins, options.secure);
+        if (!verdict.ok) return sendJson(res, 403, { code: 'FORBIDDEN', message: verdict.reason });
+      }
+      if (!isJsonBody(req.headers))
+        return sendJson(res, 415, {
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message: 'API requests must be application/json',
+        });
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, MAX_API_BODY);
+      } catch (error) {
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The request body is larger than ${MAX_API_BODY} bytes.`,
+        });
+      }
+      try {
+        body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+      } catch {
+        return sendJson(res, 400, {
+          code: 'PARSE_ERROR',
+          message: 'The request body is not valid JSON.',
+        });
+      }
+    }
+    const apiToken = bearer === null ? null : await authenticateBearer(req, res, bearer);
+    if (bearer !== null && !apiToken) return;
+    const answer = await handleRestRoute(req, res, await contextOf(req, apiToken), body);
+    res.writeHead(answer.status, {
+      ...answer.headers,
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    res.end(answer.body);
+  }
+
+  /** The OpenAPI document and the reference page: for signed-in operators and API tokens. */
+  async function handleDocs(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'GET only' });
+    const bearer = bearerTokenOf(req);
+    if (bearer !== null) {
+      if (!(await authenticateBearer(req, res, bearer))) return;
+    } else {
+      const session = await sessionOf(req);
+      if (!session || session.operator.disabled) {
+        if (pathname === OPENAPI_PATH)
+          return sendJson(res, 401, { code: 'UNAUTHORIZED', message: 'Sign in first.' });
+        res.writeHead(303, { location: `/sign-in?next=${encodeURIComponent(pathname)}` });
+        return res.end();
+      }
+    }
+    if (pathname === OPENAPI_PATH) return sendJson(res, 200, openApiDocument());
+    const file = await docsFile(pathname);
+    if (!file) return sendJson(res, 404, { code: 'NOT_FOUND', message: 'no such file' });
+    res.writeHead(200, {
+      'content-type': file.type,
+      'cache-control': 'no-cache',
+      'content-security-policy': DOCS_CSP,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'same-origin',
+    });
+    res.end(file.content);
   }
 
   async function handlePage(
@@ -262,6 +364,13 @@ export function createAppServer(options: AppServerOptions): http.Server {
       }
       if (pathname.startsWith('/api/trpc/'))
         return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));
+      if (pathname.startsWith(REST_PREFIX)) return handleRest(req, res);
+      if (
+        pathname === OPENAPI_PATH ||
+        pathname === DOCS_PATH ||
+        pathname.startsWith(`${DOCS_PATH}/`)
+      )
+        return handleDocs(req, res, pathname);
       if (pathname === AUDIT_EXPORT_PATH)
         return handleAuditExport(req, res, url, {
           db,

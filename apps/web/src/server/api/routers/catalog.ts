@@ -23,6 +23,13 @@ import {
 } from '../../services/catalog/manage-update-servers';
 import { pollUpdateServer } from '../../services/catalog/poll-update-server';
 import { AppError } from '../../services/errors';
+import {
+  blockedOutput,
+  imagesOutput,
+  labelOutput,
+  recommendedOutput,
+  updateServersOutput,
+} from '../openapi-outputs';
 import { createTRPCRouter, permittedProcedure } from '../trpc';
 
 /** The app secret (better-auth's, the one secret of the app): it seals catalog tokens. */
@@ -35,9 +42,17 @@ export function appSecretOf(auth: Auth): string {
 const updateServerIdInput = z.object({ updateServerId: z.uuid() });
 
 export const catalogRouter = createTRPCRouter({
-  updateServers: permittedProcedure('updateServer.read').query(({ ctx }) =>
-    listUpdateServers(ctx.service),
-  ),
+  updateServers: permittedProcedure('updateServer.read')
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/v1/catalog/update-servers',
+        tags: ['catalog'],
+        summary: 'List update servers and their catalogs',
+      },
+    })
+    .output(updateServersOutput)
+    .query(({ ctx }) => listUpdateServers(ctx.service)),
   addUpdateServer: permittedProcedure('updateServer.manage')
     .input(createUpdateServerInput)
     .mutation(({ ctx, input }) => createUpdateServer(ctx.service, appSecretOf(ctx.auth), input)),
@@ -57,15 +72,51 @@ export const catalogRouter = createTRPCRouter({
       }),
     ),
   images: permittedProcedure('image.read')
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/v1/catalog/images',
+        tags: ['catalog'],
+        summary: 'List images and their versions',
+      },
+    })
+    .output(imagesOutput)
     .input(listImagesInput.optional())
     .query(({ ctx, input }) => listImages(ctx.service, input)),
   labelVersion: permittedProcedure('image.manage')
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/v1/catalog/versions/{imageVersionId}/label',
+        tags: ['catalog'],
+        summary: 'Set the label of an image version',
+      },
+    })
+    .output(labelOutput)
     .input(labelImageVersionInput)
     .mutation(({ ctx, input }) => labelImageVersion(ctx.service, input)),
   setRecommended: permittedProcedure('image.manage')
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/v1/catalog/versions/{imageVersionId}/recommended',
+        tags: ['catalog'],
+        summary: 'Mark an image version recommended (or not)',
+      },
+    })
+    .output(recommendedOutput)
     .input(flagImageVersionInput)
     .mutation(({ ctx, input }) => setImageVersionRecommended(ctx.service, input)),
   setBlocked: permittedProcedure('image.manage')
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/v1/catalog/versions/{imageVersionId}/blocked',
+        tags: ['catalog'],
+        summary: 'Block an image version (or unblock it)',
+      },
+    })
+    .output(blockedOutput)
     .input(flagImageVersionInput)
     .mutation(({ ctx, input }) => setImageVersionBlocked(ctx.service, input)),
 });

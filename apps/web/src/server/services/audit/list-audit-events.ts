@@ -39,18 +39,16 @@ export const auditFilterInput = z
   });
 export type AuditFilter = z.output<typeof auditFilterInput>;
 
-export const listAuditEventsInput = z.intersection(
-  auditFilterInput,
-  z.object({
-    limit: z.number().int().min(1).max(200).default(50),
-    /** id of the last event of the previous page */
-    cursor: z
-      .string()
-      .regex(/^\d{1,19}$/, 'expected the id of an event')
-      .refine((id) => BigInt(id) <= MAX_EVENT_ID, 'expected the id of an event')
-      .optional(),
-  }),
-);
+/** one object (with the filter's time-range check), so REST can serve it as query parameters */
+export const listAuditEventsInput = auditFilterInput.safeExtend({
+  limit: z.number().int().min(1).max(200).default(50),
+  /** id of the last event of the previous page */
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, 'expected the id of an event')
+    .refine((id) => BigInt(id) <= MAX_EVENT_ID, 'expected the id of an event')
+    .optional(),
+});
 export type ListAuditEventsInput = z.input<typeof listAuditEventsInput>;
 
 /** The filter as a query (one place, for the list and the export). */
