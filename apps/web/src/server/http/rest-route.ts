@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TRPCError } from '@trpc/server';
-import { createOpenApiHttpHandler, generateOpenApiDocument } from 'trpc-to-openapi';
+import { createOpenApiExpressMiddleware, generateOpenApiDocument } from 'trpc-to-openapi';
 import type { OpenAPIObject } from 'openapi3-ts/oas31';
 import type { ZodType } from 'zod';
 import { appRouter } from '../api/root';
@@ -54,7 +54,8 @@ function keepCoercionOff() {
       const shape = defOf(unwrapped(input)).shape ?? {};
       for (const field of Object.values(shape)) {
         const def = defOf(unwrapped(field));
-        if (['number', 'boolean', 'bigint', 'date'].includes(def.type) && !def.coerce)
+        const kept = Object.getOwnPropertyDescriptor(def, 'coerce')?.get !== undefined;
+        if (['number', 'boolean', 'bigint', 'date'].includes(def.type) && !def.coerce && !kept)
           Object.defineProperty(def, 'coerce', { get: () => false, set: () => {} });
       }
     }
@@ -128,15 +129,17 @@ export function createRestHandler(options: {
   keepCoercionOff();
   const messages = new WeakMap<IncomingMessage, string>();
   const contexts = new WeakMap<IncomingMessage, TrpcContext>();
-  const handler = createOpenApiHttpHandler({
+  // the Express flavour hands our IncomingMessage through as it is (the plain-Node one wraps it in
+  // a fetch Request), so the body read under our limit and the typed query are the ones used
+  const handler = createOpenApiExpressMiddleware({
     router: appRouter,
     createContext: ({ req }) => {
-      const context = contexts.get(req);
+      const context = contexts.get(req as unknown as IncomingMessage);
       if (!context) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR' });
       return context;
     },
     onError: ({ error, path: procedure, req }) => {
-      messages.set(req, error.message);
+      messages.set(req as unknown as IncomingMessage, error.message);
       options.onError(error, procedure);
     },
   });
@@ -179,7 +182,7 @@ export function createRestHandler(options: {
     const originalUrl = req.url;
     req.url = (originalUrl ?? '/').slice('/api'.length) || '/';
     try {
-      await handler(req, shim as unknown as ServerResponse);
+      await handler(req as never, shim as never);
     } finally {
       req.url = originalUrl;
     }
