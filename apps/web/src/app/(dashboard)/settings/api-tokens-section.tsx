@@ -155,9 +155,19 @@ export function ApiTokensSection() {
         <h2 className="font-medium text-ink">API tokens</h2>
         <p className="mt-1 text-sm text-slate-600">
           For scripts and CI: send{' '}
-          <code className="font-mono">Authorization: Bearer &lt;token&gt;</code> to{' '}
-          <code className="font-mono">/api/trpc</code>. A token acts with its role, never above
-          yours, until it expires or is revoked. {seesAll ? 'You see everyone’s tokens.' : ''}
+          <code className="font-mono">Authorization: Bearer &lt;token&gt;</code> to the REST API
+          under <code className="font-mono">/api/v1</code> (or{' '}
+          <code className="font-mono">/api/trpc</code>). A token acts with its role, never above
+          yours, until it expires or is revoked. {seesAll ? 'You see everyone’s tokens.' : ''}{' '}
+          {/* a plain link: the reference page is served by the API server, not a Next route */}
+          <a href="/api/docs" className="text-sky-700 underline" data-testid="api-reference-link">
+            API reference
+          </a>{' '}
+          (
+          <a href="/api/openapi.json" className="text-sky-700 underline">
+            OpenAPI document
+          </a>
+          ).
         </p>
       </div>
       <CreateApiTokenForm
