@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/client/client';
 
@@ -29,14 +30,34 @@ export function createPrismaClient(
   { poolSize = 10, timeouts = {} }: PrismaClientOptions = {},
 ): PrismaClient {
   const bounds = { ...DATABASE_TIMEOUTS, ...timeouts };
-  return new PrismaClient({
-    adapter: new PrismaPg({
-      connectionString: url,
-      max: poolSize,
-      connectionTimeoutMillis: bounds.acquireMs,
-      statement_timeout: bounds.statementMs,
-      query_timeout: bounds.queryMs,
-      idle_in_transaction_session_timeout: bounds.idleInTransactionMs,
-    }),
+  // our own pool (ended with the client), so /metrics can read how busy it is
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: bounds.acquireMs,
+    statement_timeout: bounds.statementMs,
+    query_timeout: bounds.queryMs,
+    idle_in_transaction_session_timeout: bounds.idleInTransactionMs,
   });
+  const client = new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+  });
+  pools.set(client, pool);
+  return client;
+}
+
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
+/** The connection pool behind a client made by createPrismaClient: its sizes, for metrics. */
+export function poolStatsOf(
+  client: object,
+): { total: number; idle: number; waiting: number; max: number } | null {
+  const pool = pools.get(client as PrismaClient);
+  if (!pool) return null;
+  return {
+    total: pool.totalCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+    max: pool.options.max ?? 10,
+  };
 }

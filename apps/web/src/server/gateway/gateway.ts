@@ -6,6 +6,7 @@
 // through LISTEN/NOTIFY. Invariants: a frame is validated before anything reads it; a device has
 // at most one live session here (a newer connection replaces the older); nothing an agent sends
 // can crash the process.
+import { handshakes } from '../metrics';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -228,6 +229,7 @@ export function createGateway(options: GatewayOptions) {
           );
     if (session.state === 'closed') return;
     if (!verdict.ok) {
+      handshakes.inc({ outcome: verdict.reason });
       logger.info(
         { deviceId: frame.deviceId, reason: verdict.reason, ip: session.ip },
         'device refused',
@@ -247,6 +249,7 @@ export function createGateway(options: GatewayOptions) {
     session.deviceId = verdict.deviceId;
     byDevice.set(verdict.deviceId, session);
     reports.connected(verdict.deviceId);
+    handshakes.inc({ outcome: verdict.status === 'pending' ? 'pending' : 'accepted' });
     if (verdict.status === 'pending') {
       session.state = 'pending';
       send(session, { type: 'pending', deviceId: verdict.deviceId });

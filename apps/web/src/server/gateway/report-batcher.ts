@@ -4,6 +4,7 @@
 // statement PostgreSQL refuses because of a value in it is split in halves until the bad row stands
 // alone; that row is dropped (logged, rate-limited), every other row is written. A failure that is
 // not about the values (the database is away) keeps every row for the next flush.
+import { reportFlushSeconds } from '../metrics';
 import type { Inventory } from '@eos-fleet/shared/protocol/index';
 import type { Db } from '@eos-fleet/db';
 import {
@@ -65,6 +66,7 @@ export class ReportBatcher {
   /** Write what has gathered; concurrent calls queue behind the running one. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
+      const timer = reportFlushSeconds.startTimer();
       const inventories = [...this.inventories].map(([deviceId, inventory]) => ({
         deviceId,
         inventory,
@@ -83,6 +85,7 @@ export class ReportBatcher {
       );
       for (const update of presenceLeft)
         if (!this.presence.has(update.deviceId)) this.presence.set(update.deviceId, update);
+      if (inventories.length + presence.length > 0) timer();
     });
     return this.flushing;
   }

@@ -9,6 +9,7 @@
 // requests against cross-site forgery, is not needed for it: a page on another site cannot set
 // Authorization without a CORS preflight, which this server never grants, and a forged bearer
 // cannot borrow the victim's cookie. Bearer tokens are not accepted by /api/auth nor the gateway.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Db } from '@eos-fleet/db';
@@ -38,6 +39,7 @@ import { isDatabaseUnavailable } from '../services/health/database-unavailable';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './audit-export-route';
 import { authHeaders, createAuthRoute } from './auth-route';
 import { clientAddressResolver } from './client-address';
+import { registry as metricsRegistry } from '../metrics';
 import { BodyTooLargeError, readBody } from './read-body';
 import {
   createRestHandler,
@@ -66,6 +68,8 @@ export interface AppServerOptions {
   /** Next.js' request handler; absent in API-only tests */
   handlePage?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** the bearer token Prometheus scrapes /metrics with (EOS_FLEET_METRICS_TOKEN); admin API tokens work too */
+  metricsToken?: string;
   /** whether pages get a strict Content-Security-Policy (Next's dev mode needs eval) */
   production: boolean;
 }
@@ -81,6 +85,13 @@ function bearerTokenOf(req: IncomingMessage): string | null {
   if (!header || !/^Bearer\b/i.test(header)) return null;
   // a Bearer header we cannot read is still a bearer request: refused, not ignored
   return BEARER.exec(header)?.[1] ?? '';
+}
+
+/** constant-time comparison of two secrets */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
@@ -240,6 +251,35 @@ export function createAppServer(options: AppServerOptions): http.Server {
   }
 
   const handleRestRoute = createRestHandler({ onError: logFault });
+  const metricsToken = options.metricsToken ?? process.env.EOS_FLEET_METRICS_TOKEN ?? '';
+
+  /** /metrics: for EOS_FLEET_METRICS_TOKEN or an admin API token, never anonymous. */
+  async function handleMetrics(req: IncomingMessage, res: ServerResponse) {
+    const bearer = bearerTokenOf(req);
+    if (bearer === null) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return sendJson(res, 401, {
+        error: { code: 'UNAUTHORIZED', message: 'Send Authorization: Bearer <metrics token>.' },
+      });
+    }
+    if (!(metricsToken.length >= 16 && sameSecret(bearer, metricsToken))) {
+      const apiToken = await authenticateBearer(req, res, bearer);
+      if (!apiToken) return;
+      if (apiToken.role !== 'admin')
+        return sendJson(res, 403, {
+          error: {
+            code: 'FORBIDDEN',
+            message: 'Metrics need an admin API token or the metrics token.',
+          },
+        });
+    }
+    const text = await metricsRegistry.metrics();
+    res.writeHead(200, {
+      'content-type': metricsRegistry.contentType,
+      'cache-control': 'no-store',
+    });
+    res.end(text);
+  }
 
   /**
    * REST (/api/v1): the same credentials, limits and errors as /api/trpc. Automation sends its
@@ -364,6 +404,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
       }
       if (pathname.startsWith('/api/trpc/'))
         return handleTrpc(req, res, pathname.slice('/api/trpc/'.length));
+      if (pathname === '/metrics') return handleMetrics(req, res);
       if (pathname.startsWith(REST_PREFIX)) return handleRest(req, res);
       if (
         pathname === OPENAPI_PATH ||

@@ -9,6 +9,7 @@ import type { Auth } from '../auth/create-auth';
 import { listenForFleetEvents } from '../gateway/event-listener';
 import { createGateway, type GatewayOptions } from '../gateway/gateway';
 import type { Logger } from '../logger';
+import { trackDatabase, trackGateway } from '../metrics';
 import { createAppServer, type AppServerOptions } from './app-server';
 
 export interface FleetServerOptions extends Pick<
@@ -40,6 +41,7 @@ export async function startFleetServer(options: FleetServerOptions) {
     logger: logger.child({ component: 'gateway' }),
     ...options.gateway,
   });
+  const untrack = [trackGateway(() => gateway.stats()), trackDatabase(db)];
   const events = listenForFleetEvents(
     options.databaseUrl,
     logger,
@@ -66,6 +68,7 @@ export async function startFleetServer(options: FleetServerOptions) {
   });
 
   const close = async () => {
+    for (const stop of untrack) stop();
     await events.close();
     await gateway.close();
     await new Promise<void>((resolve) => {

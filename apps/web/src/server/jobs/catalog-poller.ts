@@ -2,6 +2,7 @@
 // catalog nobody polled within the interval is polled (poll-update-server.ts holds the per-server
 // lock, so several processes share the work instead of repeating it). One small module so the
 // rollout issue can move it into pg-boss as one job.
+import { catalogPolls } from '../metrics';
 import type { Db } from '@eos-fleet/db';
 import type { Logger } from '../logger';
 import { listUpdateServersToPoll, pollUpdateServer } from '../services/catalog/poll-update-server';
@@ -28,9 +29,15 @@ export function startCatalogPoller({ db, logger, appSecret, intervalMs }: Catalo
           appSecret,
           minAgeMs: intervalMs * 0.8,
         });
+        catalogPolls.inc({
+          server: server.name,
+          outcome:
+            outcome.outcome === 'skipped' ? 'skipped' : outcome.reachable ? 'ok' : 'unreachable',
+        });
         if (outcome.outcome === 'polled' && !outcome.reachable)
           log.warn({ updateServer: server.name, error: outcome.error }, 'catalog poll failed');
       } catch (error) {
+        catalogPolls.inc({ server: server.name, outcome: 'failed' });
         log.warn({ updateServer: server.name, err: error }, 'catalog poll could not run');
       }
     }
