@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- test lookups of rows the test itself made */
 // The permission table, cell by cell: every tRPC procedure of appRouter and every REST route of
 // the OpenAPI document, called over HTTP on the real server as nobody, as signed-in viewer,
 // operator and admin, and with API tokens of each role. The expected cell comes from PERMISSIONS

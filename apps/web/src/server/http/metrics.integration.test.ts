@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- test lookups of rows the test itself made */
 // /metrics on the real server and PostgreSQL: refused without the metrics token or an admin API
 // token, and a real scrape in Prometheus' text format (every line checked) that counts what the
 // database and the process hold.

@@ -127,19 +127,28 @@ export function createRestHandler(options: {
   onError: (error: TRPCError, procedure: string | undefined) => void;
 }) {
   keepCoercionOff();
-  const messages = new WeakMap<IncomingMessage, string>();
-  const contexts = new WeakMap<IncomingMessage, TrpcContext>();
+  const messages = new WeakMap<object, string>();
+  const contexts = new WeakMap<object, TrpcContext>();
   // the Express flavour hands our IncomingMessage through as it is (the plain-Node one wraps it in
   // a fetch Request), so the body read under our limit and the typed query are the ones used
   const handler = createOpenApiExpressMiddleware({
     router: appRouter,
-    createContext: ({ req }) => {
-      const context = contexts.get(req as unknown as IncomingMessage);
+    // (its request type is Express'; ours is the IncomingMessage we passed in)
+    createContext: ({ req }: { req: object }) => {
+      const context = contexts.get(req);
       if (!context) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR' });
       return context;
     },
-    onError: ({ error, path: procedure, req }) => {
-      messages.set(req as unknown as IncomingMessage, error.message);
+    onError: ({
+      error,
+      path: procedure,
+      req,
+    }: {
+      error: TRPCError;
+      path: string | undefined;
+      req: object;
+    }) => {
+      messages.set(req, error.message);
       options.onError(error, procedure);
     },
   });
@@ -182,7 +191,7 @@ export function createRestHandler(options: {
     const originalUrl = req.url;
     req.url = (originalUrl ?? '/').slice('/api'.length) || '/';
     try {
-      await handler(req as never, shim as never);
+      await handler(req, shim);
     } finally {
       req.url = originalUrl;
     }

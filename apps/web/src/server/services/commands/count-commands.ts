@@ -6,7 +6,7 @@ export async function countCommandsByKindAndState(db: Db) {
   const groups = await db.command.groupBy({ by: ['kind', 'state'], _count: { _all: true } });
   return groups.map((group) => ({
     kind: fromPrismaKind(group.kind),
-    state: group.state as string,
+    state: group.state,
     count: group._count._all,
   }));
 }
