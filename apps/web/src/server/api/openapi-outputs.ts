@@ -106,7 +106,7 @@ export const commandOutput = answers<Answer<typeof getCommand>>(
       events: z.array(
         z.looseObject({
           id: z.string(),
-          state: z.string(),
+          state: z.string().nullable().meta({ description: 'null: not a state change (progress)' }),
           message: z.string().nullable(),
           createdAt: when,
         }),
