@@ -33,6 +33,7 @@ import {
 } from '../services/operators/auth-attempts';
 import { checkDatabase } from '../services/health/check-database';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import type { ChangeHub } from '../services/events/change-hub';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './audit-export-route';
 import { authHeaders, createAuthRoute } from './auth-route';
 import { clientAddressResolver } from './client-address';
@@ -56,6 +57,8 @@ export interface AppServerOptions {
   handleUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** whether pages get a strict Content-Security-Policy (Next's dev mode needs eval) */
   production: boolean;
+  /** the live-update fan-out that `live.changes` streams read (fleet-server.ts) */
+  changes?: ChangeHub;
 }
 
 /** Pages anyone may load: the sign-in page and what it is built from. */
@@ -197,6 +200,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
             sessionToken: null,
             apiToken,
             ipAddress: clientAddress(req),
+            changes: options.changes,
           };
         const session = await sessionOf(req).catch((error: unknown) => {
           throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
@@ -207,6 +211,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
           operator: session?.operator ?? null,
           sessionToken: session?.token ?? null,
           ipAddress: clientAddress(req),
+          changes: options.changes,
         };
       },
       onError: ({ error, path: procedure }) => {

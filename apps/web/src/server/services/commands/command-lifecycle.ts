@@ -36,6 +36,7 @@ import type { AuditAction } from '../audit/audit-actions';
 import { recordAuditEvents } from '../audit/record-audit-event';
 import { SYSTEM_ACTOR, type Actor } from '../context';
 import { AppError } from '../errors';
+import { noteCommandsChanged } from '../events/change-notices';
 import { fromPrismaKind, toPrismaKind } from './command-kinds';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -99,6 +100,7 @@ async function transition(
   await tx.commandEvent.create({
     data: { commandId, state: to, message: options.message, data: options.data },
   });
+  noteCommandsChanged(row.deviceId);
   return row;
 }
 
@@ -118,6 +120,7 @@ async function transitionMany(
     await tx.commandEvent.createMany({
       data: rows.map((row) => ({ commandId: row.id, state: to, message: options.message })),
     });
+  for (const row of rows) noteCommandsChanged(row.deviceId);
   return rows;
 }
 
@@ -206,6 +209,7 @@ export async function enqueueCommand(
   },
   now = new Date(),
 ): Promise<CommandRow> {
+  noteCommandsChanged(input.deviceId);
   return tx.command.create({
     data: {
       deviceId: input.deviceId,
@@ -336,6 +340,7 @@ export async function recordCommandAck(
     const command = await ownCommand(tx, deviceId, commandId);
     if (!command) return false;
     if (command.ackedAt) return true;
+    noteCommandsChanged(deviceId);
     await tx.command.updateMany({
       where: { id: commandId, ackedAt: null },
       data: { ackedAt: new Date() },
@@ -389,6 +394,7 @@ export async function recordCommandProgress(
     returning old.previous, c.state::text as state, c."deviceNotes"`;
   const row = updated[0];
   if (!row) return (await ownCommand(db, deviceId, frame.commandId)) !== null; // finished: ignored
+  noteCommandsChanged(deviceId); // the progress on the row (coalesced: see change-notices.ts)
   if (row.previous === frame.phase) return true;
   const next = PHASE_STATES[frame.phase];
   const forward = next !== undefined && TRANSITIONS[row.state].includes(next);
@@ -442,6 +448,7 @@ export async function recordCommandResult(
     for (let attempt = 0; attempt < 3; attempt++) {
       const command = await ownCommand(tx, deviceId, frame.commandId);
       if (!command) return 'unknown';
+      noteCommandsChanged(deviceId);
       const stored = command.result as StoredResult | null;
       const truth = stateOfResult(frame);
       const summary = {
