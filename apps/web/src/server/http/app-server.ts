@@ -185,6 +185,10 @@ export function createAppServer(options: AppServerOptions): http.Server {
     }
     const apiToken = bearer === null ? null : await authenticateBearer(req, res, bearer);
     if (bearer !== null && !apiToken) return;
+    // live.changes answers a GET with a server-sent-event stream that lasts as long as the tab:
+    // the adapter writes each event as it comes (nothing here buffers or compresses), and Node's
+    // requestTimeout / headersTimeout bound only the receiving of the request, never a response
+    // still streaming (server.timeout, the idle-socket limit, stays 0). tRPC's pings keep it busy.
     await nodeHTTPRequestHandler({
       req,
       res,
