@@ -132,26 +132,35 @@ export function startChangePublisher(
   }
   let sent = 0;
   let failing = false;
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    flushing = flushing.then(async () => {
-      if (!dirty.size) return;
-      const topics = collapseTopics(dirty);
-      dirty.clear();
-      try {
-        await db.$executeRaw`select pg_notify(${CHANGES_CHANNEL}, ${encodeTopics(topics)})`;
-        sent += 1;
-        failing = false;
-      } catch (error) {
-        // keep them for the next flush (the database may be back by then)
-        noteChange(...topics);
-        if (!failing) logger.warn({ err: error }, 'cannot publish change notices; retrying');
-        failing = true;
-      }
-    });
-    return flushing;
+  let inFlight: Promise<void> | null = null;
+  const send = async () => {
+    if (!dirty.size) return;
+    const topics = collapseTopics(dirty);
+    dirty.clear();
+    try {
+      await db.$executeRaw`select pg_notify(${CHANGES_CHANNEL}, ${encodeTopics(topics)})`;
+      sent += 1;
+      failing = false;
+    } catch (error) {
+      // keep them for the next flush (the database may be back by then)
+      noteChange(...topics);
+      if (!failing) logger.warn({ err: error }, 'cannot publish change notices; retrying');
+      failing = true;
+    }
   };
-  const timer = setInterval(() => void flush(), intervalMs);
+  /** one NOTIFY at a time; an explicit flush waits for the one in flight, then sends */
+  const flush = (): Promise<void> => {
+    const run = (inFlight ?? Promise.resolve()).then(send);
+    inFlight = run;
+    void run.finally(() => {
+      if (inFlight === run) inFlight = null;
+    });
+    return run;
+  };
+  // a frozen database holds one NOTIFY, not a growing queue of them
+  const timer = setInterval(() => {
+    if (!inFlight) void flush();
+  }, intervalMs);
   timer.unref();
   const publisher: ChangePublisher = {
     flush,
