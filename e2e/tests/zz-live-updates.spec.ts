@@ -2,6 +2,7 @@
 // password; last, since it restarts the dashboard): the layout says "Live", a change made outside
 // the page (a script's tRPC call) appears without a reload, and when the server stops the page
 // says it is disconnected, then "Live" again once the server is back, and changes flow again.
+// Tabs share one stream (trpc/live-updates.ts): a second tab opens none until the first closes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -119,4 +120,32 @@ test('the dashboard is live: changes made elsewhere appear without reload, and a
   expect(await page.evaluate(() => (window as unknown as { liveMarker?: string }).liveMarker)).toBe(
     'same document',
   );
+});
+
+test('tabs share one stream: a second tab is live without its own, and takes over when the first closes', async ({
+  context,
+}) => {
+  test.setTimeout(120_000);
+  const first = await context.newPage();
+  await signIn(first, readState().dashboard.adminEmail, ADMIN_PASSWORD);
+  await expect(first).toHaveURL(/\/$/);
+  await expect(first.getByTestId('live-status')).toHaveText('Live');
+
+  const second = await context.newPage();
+  const streamsOfSecond: string[] = [];
+  second.on('request', (request) => {
+    if (request.url().includes('/api/trpc/live.changes')) streamsOfSecond.push(request.url());
+  });
+  await second.goto('/update-servers');
+  await expect(second.getByTestId('live-status')).toHaveText('Live');
+  await addUpdateServer(second, 'live e2e server three');
+  await expect(second.getByTestId('update-servers')).toContainText('live e2e server three');
+  // (over HTTP/1.1 every open stream holds one of the browser's six connections to the host)
+  expect(streamsOfSecond).toEqual([]);
+
+  await first.close();
+  await expect.poll(() => streamsOfSecond.length, { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect(second.getByTestId('live-status')).toHaveText('Live');
+  await addUpdateServer(second, 'live e2e server four');
+  await expect(second.getByTestId('update-servers')).toContainText('live e2e server four');
 });

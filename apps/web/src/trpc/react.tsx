@@ -1,8 +1,7 @@
 'use client';
 // The browser's tRPC client: one QueryClient per tab, batched HTTP calls, superjson for dates,
-// and live updates: one server-sent-events stream per tab (live.changes) whose notices mark the
-// queries they name stale (live-topics.ts), so pages do not poll.
-import { Backoff } from '@eos-fleet/shared/backoff';
+// and live updates: one server-sent-events stream (live.changes, shared by the tabs: see
+// live-updates.ts) whose notices mark the queries they name stale (live-topics.ts): no polling.
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import {
   createTRPCClient,
@@ -17,6 +16,9 @@ import { createContext, useContext, useEffect, useState, type ReactNode } from '
 import superjson from 'superjson';
 import type { AppRouter } from '~/server/api/root';
 import { queriesForTopics } from './live-topics';
+import { startLiveUpdates, type LiveStatus } from './live-updates';
+
+export type { LiveStatus } from './live-updates';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
@@ -39,78 +41,29 @@ function makeQueryClient() {
   });
 }
 
-/** connecting: first attempt; reconnecting: lost, retrying; disconnected: lost for a while. */
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'disconnected';
-
-/** How long a lost stream may stay lost before the page says its data may be stale. */
-const DISCONNECTED_AFTER_MS = 8_000;
-
 const LiveStatusContext = createContext<LiveStatus>('connecting');
 
-/** The state of this tab's live-update stream (the dashboard shows it). */
+/** The state of this tab's live updates (the dashboard shows it). */
 export function useLiveStatus(): LiveStatus {
   return useContext(LiveStatusContext);
 }
 
-/**
- * Subscribe once per tab and invalidate what each notice names. The SSE link reconnects a dropped
- * stream itself; a stream that ends or fails for good (an error answer) is opened again here,
- * with capped, jittered backoff. After any reconnect everything is refetched: notices sent while
- * the stream was down are lost.
- */
+/** Live updates for this tab (live-updates.ts): notices mark stale the queries they name. */
 function useLiveUpdates(trpcClient: TRPCClient<AppRouter>, queryClient: QueryClient): LiveStatus {
   const [status, setStatus] = useState<LiveStatus>('connecting');
-  useEffect(() => {
-    const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
-    let stopped = false;
-    let wasLive = false;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let staleTimer: ReturnType<typeof setTimeout> | undefined;
-    let subscription: { unsubscribe(): void } | undefined;
-
-    const trouble = () => {
-      setStatus((current) =>
-        current === 'disconnected' ? current : wasLive ? 'reconnecting' : 'connecting',
-      );
-      staleTimer ??= setTimeout(() => setStatus('disconnected'), DISCONNECTED_AFTER_MS);
-    };
-    const live = () => {
-      clearTimeout(staleTimer);
-      staleTimer = undefined;
-      backoff.reset();
-      if (wasLive) void queryClient.invalidateQueries();
-      wasLive = true;
-      setStatus('live');
-    };
-    const open = () => {
-      let ended = false;
-      const again = () => {
-        if (ended || stopped) return;
-        ended = true;
-        subscription?.unsubscribe();
-        trouble();
-        retryTimer = setTimeout(open, backoff.next());
-      };
-      subscription = trpcClient.live.changes.subscribe(undefined, {
-        onConnectionStateChange(state) {
-          if (state.state === 'pending') live();
-          else if (state.state === 'connecting' && state.error) trouble();
+  useEffect(
+    () =>
+      startLiveUpdates({
+        subscribe: (handlers) => trpcClient.live.changes.subscribe(undefined, handlers),
+        invalidate(topics) {
+          void queryClient.invalidateQueries(
+            topics ? { predicate: queriesForTopics(topics) } : undefined,
+          );
         },
-        onData({ topics }) {
-          void queryClient.invalidateQueries({ predicate: queriesForTopics(topics) });
-        },
-        onError: again,
-        onComplete: again,
-      });
-    };
-    open();
-    return () => {
-      stopped = true;
-      clearTimeout(retryTimer);
-      clearTimeout(staleTimer);
-      subscription?.unsubscribe();
-    };
-  }, [trpcClient, queryClient]);
+        setStatus,
+      }),
+    [trpcClient, queryClient],
+  );
   return status;
 }
 
