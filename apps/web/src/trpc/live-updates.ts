@@ -17,6 +17,12 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'disconnected'
 /** How long a lost stream may stay lost before the page says its data may be stale. */
 export const DISCONNECTED_AFTER_MS = 8_000;
 
+/**
+ * Refetches a tab starts, at most one round a second: a busy fleet (every device reporting) would
+ * otherwise refetch the device list with every message. The first notice is acted on at once.
+ */
+export const INVALIDATE_EVERY_MS = 1_000;
+
 const LOCK_NAME = 'eos-fleet-live-updates';
 const CHANNEL_NAME = 'eos-fleet-live-updates';
 
@@ -53,7 +59,17 @@ function holdStream(
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let staleTimer: ReturnType<typeof setTimeout> | undefined;
   let subscription: { unsubscribe(): void } | undefined;
+  const heard = new Set<string>();
+  let lastInvalidated = 0;
+  let invalidateTimer: ReturnType<typeof setTimeout> | undefined;
 
+  const invalidateHeard = () => {
+    invalidateTimer = undefined;
+    lastInvalidated = Date.now();
+    const topics = [...heard];
+    heard.clear();
+    if (!stopped) options.invalidate(topics);
+  };
   const show = (next: LiveStatus) => {
     if (next === status || stopped) return;
     status = next;
@@ -86,7 +102,11 @@ function holdStream(
         else if (state.state === 'connecting' && state.error) trouble();
       },
       onData({ topics }) {
-        options.invalidate(topics);
+        for (const topic of topics) heard.add(topic);
+        if (invalidateTimer) return;
+        const wait = lastInvalidated + INVALIDATE_EVERY_MS - Date.now();
+        if (wait <= 0) invalidateHeard();
+        else invalidateTimer = setTimeout(invalidateHeard, wait);
       },
       onError: again,
       onComplete: again,
@@ -98,6 +118,7 @@ function holdStream(
     stopped = true;
     clearTimeout(retryTimer);
     clearTimeout(staleTimer);
+    clearTimeout(invalidateTimer);
     subscription?.unsubscribe();
   };
 }

@@ -12,6 +12,7 @@
 // trip, the browser's message and its refetch, all after the commit in practice. A notice can be
 // lost (a process dies before its flush, a LISTEN connection drops): clients refetch everything
 // after any reconnect, and the web process says `*` to them when its own LISTEN reconnects.
+// A notice for a change that then rolled back costs a refetch, nothing more.
 import type { Db } from '@eos-fleet/db';
 import type { Logger } from '../../logger';
 
