@@ -155,7 +155,7 @@ describe('live updates over server-sent events (real server, real PostgreSQL)', 
     expect(notifies).toBeGreaterThan(0);
     expect(notifies).toBeLessThanOrEqual(flushes);
     expect(messages).toBeLessThanOrEqual(flushes + 2);
-    expect(messages).toBeLessThan(50);
+    expect(messages).toBeLessThan(1_000 / 10); // against one per report, whatever the machine's speed
     stream.close();
   });
 
