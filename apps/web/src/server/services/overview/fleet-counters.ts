@@ -6,7 +6,7 @@
 //   command(deviceId, createdAt), one index probe per device);
 // - out of date: its image name has a recommended version whose root prefix hash it does not run
 //   (catalog/resolve-device-versions.ts; a device that has not reported an image name takes the
-//   name of the first-seen catalog version with its hash, as there).
+//   name of the first-seen catalog version with its hash, as there). Small lookups, hash-joined.
 import { Prisma } from '@eos-fleet/db';
 import type { DeviceFilter } from '@eos-fleet/shared/device-filter';
 import type { ServiceContext } from '../context';
@@ -47,39 +47,30 @@ export interface FleetCounter {
   count: number;
 }
 
-export async function getFleetCounters(ctx: Pick<ServiceContext, 'db'>) {
+/** The counters' statement (exported for the bench's EXPLAIN). */
+export function fleetCountersSql() {
   const staleSeconds = PRESENCE_STALE_MS / 1000;
-  const [row] = await ctx.db.$queryRaw<
-    {
-      devices: bigint;
-      online: bigint;
-      offline: bigint;
-      pending: bigint;
-      outOfDate: bigint;
-      failed: bigint;
-      stuck: bigint;
-      inProgress: bigint;
-    }[]
-  >`
+  return Prisma.sql`
     with recommended as (
       select i.name, v."rootPrefixHash"
       from image_version v join image i on i.id = v."imageId"
       where v.recommended
     ),
+    -- the image name of a hash, for devices that did not report one: its first-seen version's
+    catalog_name as (
+      select distinct on (v."rootPrefixHash") v."rootPrefixHash", i.name
+      from image_version v join image i on i.id = v."imageId"
+      order by v."rootPrefixHash", v."firstSeenAt" asc
+    ),
     fleet as (
       select d.status,
         coalesce(p.online and p."lastSeenAt" > (now() at time zone 'utc') - make_interval(secs => ${staleSeconds}), false) as online,
-        d."rootPrefixHash" is not null and exists (
-          select 1 from recommended r
-          where r.name = coalesce(d."imageName", (
-              select i.name from image_version v join image i on i.id = v."imageId"
-              where v."rootPrefixHash" = d."rootPrefixHash"
-              order by v."firstSeenAt" asc limit 1))
-            and r."rootPrefixHash" <> d."rootPrefixHash"
-        ) as "outOfDate",
+        coalesce(r."rootPrefixHash" <> d."rootPrefixHash", false) as "outOfDate",
         ${updateStateSql} as "updateState"
       from device d
       left join device_presence p on p."deviceId" = d.id
+      left join catalog_name n on d."imageName" is null and n."rootPrefixHash" = d."rootPrefixHash"
+      left join recommended r on r.name = coalesce(d."imageName", n.name)
       ${newestUpdateCommandSql}
       where d.status <> 'decommissioned'
     )
@@ -93,6 +84,21 @@ export async function getFleetCounters(ctx: Pick<ServiceContext, 'db'>) {
       count(*) filter (where "updateState" = 'stuck') as stuck,
       count(*) filter (where "updateState" = 'in_progress') as "inProgress"
     from fleet`;
+}
+
+export async function getFleetCounters(ctx: Pick<ServiceContext, 'db'>) {
+  const [row] = await ctx.db.$queryRaw<
+    {
+      devices: bigint;
+      online: bigint;
+      offline: bigint;
+      pending: bigint;
+      outOfDate: bigint;
+      failed: bigint;
+      stuck: bigint;
+      inProgress: bigint;
+    }[]
+  >(fleetCountersSql());
   const n = (value: bigint | undefined) => Number(value ?? 0);
   const counter = (filter: DeviceFilter, value: bigint | undefined): FleetCounter => ({
     filter,
