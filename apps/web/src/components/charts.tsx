@@ -165,7 +165,8 @@ export function StackedDayBars<Key extends string>({
         <XAxis dataKey="day" tickFormatter={(day: string) => day.slice(5)} {...AXIS} />
         <YAxis allowDecimals={false} {...AXIS} />
         <Tooltip />
-        <Legend wrapperStyle={{ fontSize: 12 }} />
+        {/* in the series' order (succeeded first), not sorted by name */}
+        <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={null} />
         {series.map((s) => (
           <Bar
             key={s.key}

@@ -153,7 +153,8 @@ export function VersionsCard({ versions }: { versions: FleetOverview['versions']
                   <caption className="truncate text-left font-medium text-ink">
                     {name}{' '}
                     <span className="font-normal text-slate-500">
-                      ({entry.devices.toLocaleString()} devices)
+                      ({entry.devices.toLocaleString()} {entry.devices === 1 ? 'device' : 'devices'}
+                      )
                     </span>
                   </caption>
                   <thead className="sr-only">
