@@ -68,3 +68,16 @@ export const deviceSortSchema = z.object({
   sort: z.enum(DEVICE_SORT_KEYS).default('name'),
   dir: z.enum(['asc', 'desc']).default('asc'),
 });
+
+/** The page of the Devices table: 1-based; pageSize is capped so one request costs little. */
+export const MAX_DEVICE_PAGE_SIZE = 200;
+export const devicePageSchema = z.object({
+  page: z.number().int().min(1).max(100_000).default(1),
+  pageSize: z.number().int().min(1).max(MAX_DEVICE_PAGE_SIZE).default(50),
+});
+
+export const deviceQuerySchema = deviceFilterSchema.extend({
+  ...deviceSortSchema.shape,
+  ...devicePageSchema.shape,
+});
+export type DeviceQuery = z.infer<typeof deviceQuerySchema>;
