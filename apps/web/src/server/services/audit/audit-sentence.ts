@@ -137,7 +137,10 @@ const SENTENCES: Record<AuditAction, (event: AuditEventFacts) => string> = {
   'device.bulk_commanded': (e) => {
     const count = Number(e.data?.commanded ?? 0);
     const kind = String(e.data?.kind);
-    const what = kind === 'apply' ? `apply ${String(e.data?.version ?? 'a version')}` : kind;
+    const what =
+      kind === 'apply'
+        ? `apply ${typeof e.data?.version === 'string' ? e.data.version : 'a version'}`
+        : kind;
     return `${actorOf(e)} sent ${what} to ${count} device${count === 1 ? '' : 's'}`;
   },
   'device.bulk_decommissioned': (e) => {

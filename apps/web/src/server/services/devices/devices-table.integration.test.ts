@@ -45,8 +45,8 @@ describe('the Devices table: query and bulk actions', () => {
     await app?.close();
   });
 
-  const page = (input: Record<string, unknown>) =>
-    app.callerFor(viewer).devices.page(input as never);
+  const page = (input: Parameters<ReturnType<TestApp['callerFor']>['devices']['page']>[0]) =>
+    app.callerFor(viewer).devices.page(input);
 
   it('counts every device but decommissioned ones, pages them, and bounds the page size', async () => {
     const first = await page({ pageSize: 100 });
