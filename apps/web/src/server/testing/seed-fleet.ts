@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '@eos-fleet/db';
 
 export const SEED_IMAGES = ['EOS.x86_64-AB', 'EOS.aarch64-AB'] as const;
+const SEED_CHUNK = 10_000;
 export const SEED_SITES = ['berlin', 'nuremberg', 'prague', 'austin', 'taipei'] as const;
 
 function hash(seed: string): string {
@@ -20,21 +21,30 @@ export interface SeededFleet {
 
 /** Insert `count` devices (names `sim-000001`...), plus the catalog they run. */
 export async function seedFleet(db: Db, count: number): Promise<SeededFleet> {
-  const server = await db.updateServer.create({
-    data: {
-      name: `seed-${Math.random().toString(36).slice(2, 8)}`,
-      sshTarget: `eos@seed-${Math.random().toString(36).slice(2, 8)}.example`,
-      httpUrl: 'http://127.0.0.1:1',
-    },
-  });
+  // a second call adds devices to the same catalog (recommended stays one per image name)
+  const server =
+    (await db.updateServer.findUnique({ where: { name: 'seed-fleet' } })) ??
+    (await db.updateServer.create({
+      data: {
+        name: 'seed-fleet',
+        sshTarget: 'eos@seed-fleet.example',
+        httpUrl: 'http://127.0.0.1:1',
+      },
+    }));
   const versions: SeededFleet['versions'] = {};
   for (const name of SEED_IMAGES) {
-    const image = await db.image.create({ data: { updateServerId: server.id, name } });
+    const image = await db.image.upsert({
+      where: { updateServerId_name: { updateServerId: server.id, name } },
+      create: { updateServerId: server.id, name },
+      update: {},
+    });
     versions[name] = {};
     for (const label of ['1.0.0', '1.1.0', '2.0.0', '2.1.0-rc']) {
       const rootPrefixHash = hash(`${name}-${label}`);
-      const row = await db.imageVersion.create({
-        data: {
+      const row = await db.imageVersion.upsert({
+        where: { imageId_rootPrefixHash: { imageId: image.id, rootPrefixHash } },
+        update: {},
+        create: {
           imageId: image.id,
           rootPrefixHash,
           imageSha1: hash(`sha1-${name}-${label}`),
@@ -51,10 +61,13 @@ export async function seedFleet(db: Db, count: number): Promise<SeededFleet> {
   const hashes = SEED_IMAGES.flatMap((name) =>
     ['1.0.0', '1.1.0', '2.0.0'].map((label) => versions[name]?.[label]?.rootPrefixHash ?? ''),
   );
-  const start = (await db.device.count()) + 1;
-  // one statement: i picks the image (i % 2), the version (i % 7: 6 known, 1 unknown build), the
-  // site label, presence and update state
-  await db.$executeRaw`
+  const first = (await db.device.count()) + 1;
+  // in chunks: each statement stays well under the client's statement timeout
+  for (let start = first; start < first + count; start += SEED_CHUNK) {
+    const end = Math.min(first + count, start + SEED_CHUNK) - 1;
+    // one statement: i picks the image (i % 2), the version (i % 7: 6 known, 1 unknown build), the
+    // site label, presence and update state
+    await db.$executeRaw`
     INSERT INTO "device" ("id", "name", "status", "publicKey", "labels", "facts", "rootPrefixHash",
       "imageName", "slotSize", "lastSeenAt", "acceptedAt", "updateState", "updateStateAt",
       "updateDeadlineAt", "createdAt", "updatedAt")
@@ -74,14 +87,15 @@ export async function seedFleet(db: Db, count: number): Promise<SeededFleet> {
       now() - interval '1 hour',
       (CASE WHEN i % 16 = 5 THEN now() - interval '1 minute' ELSE now() + interval '1 hour' END),
       now() - (i || ' seconds')::interval, now()
-    FROM generate_series(${start}::int, ${start + count - 1}::int) AS i`;
-  // a third of them online now
-  await db.$executeRaw`
+    FROM generate_series(${start}::int, ${end}::int) AS i`;
+    // a third of them online now
+    await db.$executeRaw`
     INSERT INTO "device_presence" ("deviceId", "online", "lastSeenAt", "connectedAt")
     SELECT d."id", true, now(), now() - interval '1 hour' FROM "device" d
     WHERE d."name" LIKE 'sim-%' AND (substring(d."name" from 5))::int % 3 = 0
-      AND (substring(d."name" from 5))::int BETWEEN ${start}::int AND ${start + count - 1}::int
+      AND (substring(d."name" from 5))::int BETWEEN ${start}::int AND ${end}::int
     ON CONFLICT ("deviceId") DO NOTHING`;
+  }
   await db.$executeRaw`ANALYZE "device"`;
   await db.$executeRaw`ANALYZE "device_presence"`;
   return { updateServerId: server.id, versions };
