@@ -151,6 +151,11 @@ export function DevicesTable() {
           cell: ({ row }) => (
             <span className="flex flex-wrap items-center gap-1" data-testid="device-version">
               <span className="text-xs">{row.original.runningVersion ?? '—'}</span>
+              {row.original.rootPrefixHash && (
+                <span className="font-mono text-[11px] text-slate-500" title="root prefix hash">
+                  {row.original.rootPrefixHash.slice(0, 12)}
+                </span>
+              )}
               {row.original.outOfDate && (
                 <span title={`recommended: ${row.original.recommendedVersion?.displayName ?? ''}`}>
                   <Badge tone="amber">out of date</Badge>

@@ -190,6 +190,7 @@ export async function queryDevices(
         online: isOnline(device.presence, now.getTime()),
         lastSeenAt: device.presence?.lastSeenAt ?? device.lastSeenAt,
         imageName: device.imageName,
+        rootPrefixHash: device.rootPrefixHash,
         runningVersion: version?.runningVersion ?? null,
         runningVersionId: version?.runningVersionId ?? null,
         recommendedVersion: version?.recommendedVersion ?? null,
