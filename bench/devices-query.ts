@@ -7,7 +7,7 @@
 //   npm run bench:devices -w @eos-fleet/bench -- [--runs 30] [--port 3310] [--no-page] [--no-write]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -224,7 +224,7 @@ try {
   const section = [
     '## Devices query (`npm run bench:devices -w @eos-fleet/bench`)',
     '',
-    `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores shared with other work, embedded PostgreSQL, ${RUNS} runs per query after 3 warm-ups; the time is the server's (devices.page's service: the page's ids, the count, the rows and their resolved versions). Seeding: 10,000 devices in ${(seed10k / 1000).toFixed(1)} s, 90,000 more in ${(seed90k / 1000).toFixed(1)} s (one INSERT ... SELECT FROM generate_series). Aim: p95 < 100 ms at 10k, < 300 ms at 100k.`,
+    `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores shared with other work, embedded PostgreSQL, load average ${loadavg()[0]?.toFixed(1)} at the end, ${RUNS} runs per query after 3 warm-ups; the time is the server's (devices.page's service: the page's ids, the count, the rows and their resolved versions). Seeding: 10,000 devices in ${(seed10k / 1000).toFixed(1)} s, 90,000 more in ${(seed90k / 1000).toFixed(1)} s (one INSERT ... SELECT FROM generate_series). Aim: p95 < 100 ms at 10k, < 300 ms at 100k.`,
     '',
     ...table,
     '',
