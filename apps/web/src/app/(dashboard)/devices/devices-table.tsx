@@ -185,9 +185,7 @@ export function DevicesTable() {
         }),
         column.accessor('lastSeenAt', {
           header: 'Last seen',
-          cell: (info) => (
-            <span className="whitespace-nowrap text-xs">{formatTime(info.getValue())}</span>
-          ),
+          cell: (info) => <span className="text-xs">{formatTime(info.getValue())}</span>,
         }),
       ]),
     [canOperate],
