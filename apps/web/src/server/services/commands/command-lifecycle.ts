@@ -30,6 +30,7 @@ import {
   type CommandKind,
   type CommandState,
 } from '@eos-fleet/shared/domain';
+import type { UpdateState } from '@eos-fleet/shared/device-filter';
 import type { ProgressFrame, ResultFrame } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import type { AuditAction } from '../audit/audit-actions';
@@ -101,6 +102,7 @@ async function transition(
     data: { commandId, state: to, message: options.message, data: options.data },
   });
   noteCommandsChanged(row.deviceId);
+  await followUpdateState(tx, [row]);
   return row;
 }
 
@@ -121,7 +123,38 @@ async function transitionMany(
       data: rows.map((row) => ({ commandId: row.id, state: to, message: options.message })),
     });
   for (const row of rows) noteCommandsChanged(row.deviceId);
+  await followUpdateState(tx, rows);
   return rows;
+}
+
+// ---------------------------------------------------------------------------- update state
+// device.updateState mirrors the device's newest apply or rollback (packages/shared
+// device-filter.ts UPDATE_STATES), written here with the command's own change so the Devices
+// table filters on a column, never on a scan of commands. `in_progress` past updateDeadlineAt
+// reads as stuck (the query compares with now()).
+
+const UPDATE_KINDS: readonly string[] = ['apply', 'rollback'];
+
+export function updateStateOf(state: CommandState): UpdateState {
+  if (state === 'timed_out') return 'stuck';
+  if (state === 'failed' || state === 'rolled_back') return 'failed';
+  if (state === 'succeeded' || state === 'cancelled') return state;
+  return 'in_progress';
+}
+
+async function followUpdateState(
+  tx: Tx,
+  rows: readonly Pick<CommandRow, 'id' | 'deviceId' | 'kind' | 'state' | 'deadlineAt'>[],
+) {
+  const updates = rows.filter((row) => UPDATE_KINDS.includes(row.kind));
+  if (!updates.length) return;
+  // only while it is the device's newest: an older command's late result changes nothing
+  await tx.$executeRaw`
+    UPDATE "device" d SET "updateState" = c."state"::"DeviceUpdateState", "updateStateAt" = ${new Date()}::timestamptz,
+      "updateDeadlineAt" = c."deadlineAt"
+    FROM unnest(${updates.map((r) => r.id)}::uuid[], ${updates.map((r) => updateStateOf(r.state))}::text[],
+      ${updates.map((r) => r.deadlineAt)}::timestamptz[]) AS c("id", "state", "deadlineAt")
+    WHERE d."updateCommandId" = c."id"`;
 }
 
 /** An event that changes no state, from a device frame: capped per command. */
@@ -210,7 +243,7 @@ export async function enqueueCommand(
   now = new Date(),
 ): Promise<CommandRow> {
   noteCommandsChanged(input.deviceId);
-  return tx.command.create({
+  const command = await tx.command.create({
     data: {
       deviceId: input.deviceId,
       kind: toPrismaKind(input.kind),
@@ -221,6 +254,63 @@ export async function enqueueCommand(
       events: { create: { state: 'queued', message: `queued by ${input.actorLabel}` } },
     },
   });
+  if (UPDATE_KINDS.includes(command.kind))
+    await tx.device.update({
+      where: { id: command.deviceId },
+      data: {
+        updateCommandId: command.id,
+        updateState: 'in_progress',
+        updateStateAt: now,
+        updateDeadlineAt: command.deadlineAt,
+      },
+    });
+  return command;
+}
+
+/**
+ * The same for many devices at once (bulk actions): one statement per table, not one per device.
+ * Each device gets its own params (apply's pinned content is the same, its deadline too).
+ */
+export async function enqueueCommands(
+  tx: Tx,
+  input: {
+    deviceIds: readonly string[];
+    kind: CommandKind;
+    params: Prisma.InputJsonValue;
+    createdById: string | null;
+    actorLabel: string;
+  },
+  now = new Date(),
+): Promise<{ id: string; deviceId: string }[]> {
+  if (!input.deviceIds.length) return [];
+  const kind = toPrismaKind(input.kind);
+  const deadlineAt = new Date(now.getTime() + QUEUED_COMMAND_TTL_MS);
+  const rows = await tx.command.createManyAndReturn({
+    data: input.deviceIds.map((deviceId) => ({
+      deviceId,
+      kind,
+      params: input.params,
+      deadlineAt,
+      createdById: input.createdById,
+    })),
+    select: { id: true, deviceId: true },
+  });
+  for (const row of rows) noteCommandsChanged(row.deviceId);
+  await tx.commandEvent.createMany({
+    data: rows.map((row) => ({
+      commandId: row.id,
+      state: 'queued' as const,
+      message: `queued by ${input.actorLabel}`,
+    })),
+  });
+  if (UPDATE_KINDS.includes(kind))
+    await tx.$executeRaw`
+      UPDATE "device" d SET "updateCommandId" = c."id", "updateState" = 'in_progress',
+        "updateStateAt" = ${now}::timestamptz, "updateDeadlineAt" = ${deadlineAt}::timestamptz
+      FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.deviceId)}::uuid[])
+        AS c("id", "deviceId")
+      WHERE d."id" = c."deviceId"`;
+  return rows;
 }
 
 /**
@@ -566,7 +656,11 @@ export async function cancelOrRequestCancel(
  * A decommissioned device is refused from now on: nothing it was to run will report. Queued
  * commands are cancelled outright; delivered ones too, saying that it may have run them.
  */
-export async function cancelForDecommission(tx: Tx, deviceId: string): Promise<number> {
+export async function cancelForDecommission(
+  tx: Tx,
+  deviceIds: string | readonly string[],
+): Promise<number> {
+  const deviceId = typeof deviceIds === 'string' ? deviceIds : { in: [...deviceIds] };
   const now = new Date();
   const set = { completedAt: now, errorCode: 'cancelled', error: 'device decommissioned' };
   const queued = await transitionMany(tx, { deviceId }, 'cancelled', {
