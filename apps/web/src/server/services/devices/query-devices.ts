@@ -38,9 +38,17 @@ function effectiveUpdateState(now: Date) {
 const RECOMMENDED = Prisma.sql`SELECT i."name", iv."rootPrefixHash" AS "hash" FROM "image_version" iv
   JOIN "image" i ON i."id" = iv."imageId" WHERE iv."recommended"`;
 
+/**
+ * Its image name has a recommended version it does not run. A device that reported no image name
+ * takes the name of the first-seen catalog version with its hash, as resolve-device-versions.ts
+ * does (COALESCE evaluates that lookup only for those devices).
+ */
 function outOfDate() {
   return Prisma.sql`(d."rootPrefixHash" IS NOT NULL AND EXISTS (SELECT 1 FROM (${RECOMMENDED}) r
-    WHERE r."name" = d."imageName" AND r."hash" <> d."rootPrefixHash"))`;
+    WHERE r."name" = COALESCE(d."imageName", (SELECT i."name" FROM "image_version" iv
+      JOIN "image" i ON i."id" = iv."imageId" WHERE iv."rootPrefixHash" = d."rootPrefixHash"
+      ORDER BY iv."firstSeenAt" LIMIT 1))
+    AND r."hash" <> d."rootPrefixHash"))`;
 }
 
 function updateStateWhere(state: UpdateState, now: Date): Prisma.Sql {

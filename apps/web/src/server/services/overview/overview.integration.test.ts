@@ -12,6 +12,7 @@ import { startOnlineSampler } from '../../jobs/online-sampler';
 import { resolveDeviceVersions } from '../catalog/resolve-device-versions';
 import { isOnline } from '../devices/list-devices';
 import { getFleetOverview } from './get-fleet-overview';
+import { updateStateOf } from '../commands/command-lifecycle';
 import { UPDATE_IN_PROGRESS_STATES } from './fleet-counters';
 import { getUpdateOutcomesPerDay } from './update-outcomes';
 import { getOnlineHistory, pruneOnlineSamples, sampleOnlineDevices } from './online-samples';
@@ -61,14 +62,27 @@ async function addCommands(
   commands: { kind: 'apply' | 'rollback' | 'check'; state: CommandState; deadlineInMs?: number }[],
 ) {
   const base = Date.now() - 3600_000;
-  for (const [i, command] of commands.entries())
-    await db.command.create({
+  let newestUpdate: { id: string; state: CommandState; deadlineAt: Date } | undefined;
+  for (const [i, command] of commands.entries()) {
+    const row = await db.command.create({
       data: {
         deviceId,
         kind: command.kind,
         state: command.state,
         createdAt: new Date(base + i * 1000),
         deadlineAt: new Date(Date.now() + (command.deadlineInMs ?? 3600_000)),
+      },
+    });
+    if (command.kind !== 'check') newestUpdate = row;
+  }
+  // what the command lifecycle keeps on the device with each change (command-lifecycle.ts)
+  if (newestUpdate?.state)
+    await db.device.update({
+      where: { id: deviceId },
+      data: {
+        updateCommandId: newestUpdate.id,
+        updateState: updateStateOf(newestUpdate.state),
+        updateDeadlineAt: newestUpdate.deadlineAt,
       },
     });
 }
