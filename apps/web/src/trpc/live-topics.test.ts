@@ -6,6 +6,7 @@ const B = '6d1f5a7e-0000-4000-8000-00000000000b';
 // keys as @trpc/tanstack-react-query makes them
 const KEYS = {
   list: [['devices', 'list'], { input: {}, type: 'query' }],
+  page: [['devices', 'page'], { input: { filter: {} }, type: 'query' }],
   deviceA: [['devices', 'get'], { input: { deviceId: A }, type: 'query' }],
   commandsA: [['devices', 'commands'], { input: { deviceId: A }, type: 'infinite' }],
   deviceB: [['devices', 'get'], { input: { deviceId: B }, type: 'query' }],
@@ -26,11 +27,26 @@ function matched(topics: string[]) {
 }
 
 describe('which queries a notice makes stale', () => {
-  it('a device topic: that device only', () => {
-    expect(matched([`device:${A}`])).toEqual(['commandsA', 'deviceA', 'versionsA']);
+  it("a device topic: that device's queries and the views that sum up devices, not another device", () => {
+    expect(matched([`device:${A}`])).toEqual([
+      'commandsA',
+      'deviceA',
+      'list',
+      'overview',
+      'page',
+      'versionsA',
+    ]);
   });
-  it('a device commands topic: its queries and the open command views', () => {
-    expect(matched([`commands:${A}`])).toEqual(['commandsA', 'deviceA', 'oneCommand', 'versionsA']);
+  it('a device commands topic: its queries, the open command views and the summaries', () => {
+    expect(matched([`commands:${A}`])).toEqual([
+      'commandsA',
+      'deviceA',
+      'list',
+      'oneCommand',
+      'overview',
+      'page',
+      'versionsA',
+    ]);
   });
   it('the list-level topic: every device and fleet query', () => {
     expect(matched(['devices'])).toEqual([
@@ -40,11 +56,12 @@ describe('which queries a notice makes stale', () => {
       'list',
       'oneCommand',
       'overview',
+      'page',
       'versionsA',
     ]);
   });
   it('catalog: the catalog and what depends on it', () => {
-    expect(matched(['catalog'])).toEqual(['images', 'versionsA']);
+    expect(matched(['catalog'])).toEqual(['images', 'overview', 'versionsA']);
   });
   it('audit and settings name their own areas; `*` everything; nonsense nothing', () => {
     expect(matched(['audit'])).toEqual(['audit']);

@@ -19,21 +19,28 @@ const aboutDevice =
 
 const oneCommand: Matcher = (path) => path[0] === 'devices' && path[1] === 'command';
 
+/** What sums up many devices (the table's pages, the Overview): a device's change shows there too. */
+const fleetViews: Matcher = (path) =>
+  path[0] === 'fleet' || (path[0] === 'devices' && (path[1] === 'page' || path[1] === 'list'));
+
 function matcherFor(topic: string): Matcher | null {
   if (topic === '*') return () => true;
   if (topic === 'devices') return area('devices', 'fleet');
   if (topic === 'catalog')
     return (path, input) =>
-      area('catalog')(path, input) || (path[0] === 'devices' && path[1] === 'applicableVersions');
+      area('catalog', 'fleet')(path, input) ||
+      (path[0] === 'devices' && path[1] === 'applicableVersions');
   if (topic === 'audit') return area('audit');
-  if (topic === 'rollouts') return area('rollouts');
+  if (topic === 'rollouts') return area('rollouts', 'fleet');
   if (topic === 'settings') return area('operators', 'apiTokens', 'enrollment', 'account');
   const [kind, id] = topic.split(':');
   if (!id) return null;
   const deviceId = id === '*' ? null : id;
-  if (kind === 'device') return aboutDevice(deviceId);
+  if (kind === 'device')
+    return (path, input) => aboutDevice(deviceId)(path, input) || fleetViews(path, input);
   if (kind === 'commands')
-    return (path, input) => aboutDevice(deviceId)(path, input) || oneCommand(path, input);
+    return (path, input) =>
+      aboutDevice(deviceId)(path, input) || oneCommand(path, input) || fleetViews(path, input);
   return null;
 }
 
