@@ -1,5 +1,5 @@
-// A device from enrolment to its first update, in the browser: the demo fleet (one EOS testbed
-// device running the real agent, waiting for acceptance; an update server offering 2.0.0).
+// A device from enrolment to its first update, in the browser: the demo fleet (EOS testbed devices
+// running the real agent, one waiting for acceptance; an update server offering 2.0.0).
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { replacePassword, signIn } from '../helpers';
@@ -23,10 +23,11 @@ test('an operator accepts a pending device and applies an update to it, watching
   const pending = page.locator('[data-testid^="pending-"]');
   await expect(pending).toHaveCount(1, { timeout: 60_000 });
   await expect(pending).toContainText(fleet.update.imageName);
+  const deviceId = (await pending.getAttribute('data-testid'))?.replace(/^pending-/, '');
   await pending.getByRole('button', { name: 'Accept' }).click();
   await expect(pending).toHaveCount(0);
 
-  const row = page.locator('[data-testid^="device-row-"]');
+  const row = page.getByTestId(`device-row-${deviceId}`);
   await expect(row).toHaveCount(1);
   await expect(row).toContainText('online', { timeout: 30_000 });
   await expect(row).toContainText(fleet.update.from.slice(0, 12));

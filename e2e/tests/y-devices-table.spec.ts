@@ -3,29 +3,16 @@
 // and a label is removed in place on the row.
 import fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { replacePassword, signIn } from '../helpers';
+import { signInFleetAdmin } from '../helpers';
 import { fleetUrl, stateFile, type SystemState } from '../system';
 
 const { fleet } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SystemState;
-const PASSWORD = 'fleet admin password';
-
-/** Signed in as the fleet's admin, whether fleet.spec.ts has replaced the one-time password or not. */
-async function signInFleetAdmin(page: Page) {
-  await signIn(page, fleet.adminEmail, PASSWORD, fleetUrl);
-  await page.waitForURL((url) => url.pathname !== '/sign-in', { timeout: 5_000 }).catch(() => null);
-  if (new URL(page.url()).pathname === '/sign-in') {
-    await signIn(page, fleet.adminEmail, fleet.adminOneTimePassword, fleetUrl);
-    await replacePassword(page, fleet.adminOneTimePassword, PASSWORD);
-  }
-  await expect(page).toHaveURL(`${fleetUrl}/`);
-}
-
 test('the devices table: filters in the URL, a bulk label with its confirmation, a label removed in place', async ({
   page,
 }) => {
   test.setTimeout(120_000);
   await page.setViewportSize({ width: 1280, height: 900 });
-  await signInFleetAdmin(page);
+  await signInFleetAdmin(page, fleet);
 
   await page.goto(`${fleetUrl}/devices`);
   const rows = page.locator('[data-testid^="device-row-"]');
