@@ -57,11 +57,8 @@ const hashOf = (value: unknown) => {
 const slotOf = (value: unknown): RootSlot | null =>
   (ROOT_SLOTS as readonly unknown[]).includes(value) ? (value as RootSlot) : null;
 
-function resultData(command: Pick<HistoryCommand, 'result'>) {
-  return ((command.result as { data?: Record<string, unknown> } | null)?.data ?? {}) as Record<
-    string,
-    unknown
-  >;
+function resultData(command: Pick<HistoryCommand, 'result'>): Record<string, unknown> {
+  return (command.result as { data?: Record<string, unknown> } | null)?.data ?? {};
 }
 
 const when = (date: Date | null) => (date ? date.toISOString() : 'an unknown time');

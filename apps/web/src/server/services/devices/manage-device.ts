@@ -10,6 +10,7 @@ import { cancelForDecommission } from '../commands/command-lifecycle';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
 import { resolveDeviceVersions } from '../catalog/resolve-device-versions';
+import type { OsRelease } from '@eos-fleet/shared/protocol/index';
 import { deviceSlots } from './device-slots';
 import { isOnline, versionFields } from './list-devices';
 
@@ -158,7 +159,7 @@ export async function getDevice(
     imageName: device.imageName,
     arch: device.arch,
     profile: device.profile,
-    osRelease: device.osRelease as Record<string, string> | null,
+    osRelease: device.osRelease as OsRelease | null,
     bootId: device.bootId,
     commitPending: device.commitPending,
     flakes: device.flakes as {
