@@ -68,6 +68,10 @@ test('an operator accepts a pending device and applies an update to it, watching
   await expect(dialog).toContainText('only if it has not started');
   await dialog.getByRole('button', { name: 'Keep it' }).click();
   await expect(dialog).toHaveCount(0);
+  await test.info().attach('device page during the apply', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
   await expect(command).toHaveAttribute('data-state', 'succeeded', { timeout: 120_000 });
   await expect(command.getByTestId('command-result')).toContainText(
     `rootPrefixHash=${fleet.update.to}`,
@@ -89,7 +93,10 @@ test('an operator accepts a pending device and applies an update to it, watching
   await expect(slotA.getByTestId('slot-evidence')).toContainText('before the apply');
   // the device's audit entries, as sentences
   await expect(
-    page.getByTestId('device-audit').getByText(/sent apply to device/).first(),
+    page
+      .getByTestId('device-audit')
+      .getByText(/sent apply to device/)
+      .first(),
   ).toBeVisible();
   // nothing overflows at 1280 px
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -97,4 +104,8 @@ test('an operator accepts a pending device and applies an update to it, watching
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   );
   expect(overflow).toBe(0);
+  await test.info().attach('device page after the update', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
 });
