@@ -98,6 +98,16 @@ test('an operator accepts a pending device and applies an update to it, watching
       .getByText(/sent apply to device/)
       .first(),
   ).toBeVisible();
+  // the flake form validates with the protocol's schema and says the rules at the field
+  const register = page.getByRole('form', { name: 'Register flake' });
+  await expect(register).toContainText('put apps under /usr/share/flakes/bin');
+  await register.getByRole('button', { name: 'Register' }).click();
+  await expect(register.getByTestId('error-container')).toHaveText('Container: required');
+  await register.getByLabel('App path').fill('usr/share/flakes/bin/lynx');
+  await expect(register.getByTestId('error-app')).toContainText('expected an absolute path');
+  await register.getByLabel('App path').fill('/usr/share/flakes/bin/lynx');
+  await expect(register.getByTestId('error-app')).toHaveCount(0);
+  await expect(page.getByTestId('command-flake.register')).toHaveCount(0);
   // nothing overflows at 1280 px
   await page.setViewportSize({ width: 1280, height: 900 });
   const overflow = await page.evaluate(
