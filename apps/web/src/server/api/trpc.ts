@@ -15,6 +15,7 @@ import { ZodError } from 'zod';
 import type { Auth } from '../auth/create-auth';
 import type { ApiTokenPrincipal } from '../services/api-tokens/authenticate-api-token';
 import type { Actor, ServiceContext } from '../services/context';
+import type { ChangeHub } from '../services/events/change-hub';
 import { AppError, databaseValueError, type AppErrorCode } from '../services/errors';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
 import { can, type Permission } from './permissions';
@@ -37,6 +38,8 @@ export interface TrpcContext {
   /** from `Authorization: Bearer eosf_…`, already verified (http/app-server.ts) */
   apiToken?: ApiTokenPrincipal | null;
   ipAddress?: string;
+  /** this process's live-update fan-out (absent for callers made in tests) */
+  changes?: ChangeHub;
 }
 
 export interface Meta {
@@ -67,6 +70,12 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
+    // live-update streams (routers/live.ts): a ping every 15 s keeps proxies from cutting an idle
+    // stream, and a client that hears nothing for 40 s reconnects by itself
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 40_000 },
+    },
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof ZodError ? error.cause.flatten() : null;
       // never a stack trace to the browser, and nothing of an unexpected failure's cause (a

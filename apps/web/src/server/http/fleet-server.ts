@@ -9,6 +9,8 @@ import type { Auth } from '../auth/create-auth';
 import { listenForFleetEvents } from '../gateway/event-listener';
 import { createGateway, type GatewayOptions } from '../gateway/gateway';
 import type { Logger } from '../logger';
+import { createChangeHub } from '../services/events/change-hub';
+import { startChangePublisher } from '../services/events/change-notices';
 import { createAppServer, type AppServerOptions } from './app-server';
 
 export interface FleetServerOptions extends Pick<
@@ -40,11 +42,18 @@ export async function startFleetServer(options: FleetServerOptions) {
     logger: logger.child({ component: 'gateway' }),
     ...options.gateway,
   });
+  // live updates: this process's changes go out as NOTIFYs; everyone's come back to its browsers
+  const changes = createChangeHub();
+  const publisher = startChangePublisher(db, logger);
   const events = listenForFleetEvents(
     options.databaseUrl,
     logger,
     (event) => gateway.onFleetEvent(event),
-    () => gateway.resync(),
+    () => {
+      gateway.resync();
+      changes.publish(['*']); // notices sent while we were not listening are lost
+    },
+    (topics) => changes.publish(topics),
   );
   const server = createAppServer({
     db,
@@ -57,6 +66,7 @@ export async function startFleetServer(options: FleetServerOptions) {
     apiTokenLimits: options.apiTokenLimits,
     production: options.production,
     handlePage: options.handlePage,
+    changes,
     handleUpgrade: (req, socket, head) => {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === gateway.path) gateway.handleUpgrade(req, socket, head);
@@ -66,8 +76,10 @@ export async function startFleetServer(options: FleetServerOptions) {
   });
 
   const close = async () => {
+    changes.close();
     await events.close();
     await gateway.close();
+    await publisher.stop();
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -84,7 +96,14 @@ export async function startFleetServer(options: FleetServerOptions) {
     await close();
     throw error;
   }
-  return { server, gateway, port: (server.address() as AddressInfo).port, close };
+  return {
+    server,
+    gateway,
+    changes,
+    publisher,
+    port: (server.address() as AddressInfo).port,
+    close,
+  };
 }
 
 export type FleetServer = Awaited<ReturnType<typeof startFleetServer>>;

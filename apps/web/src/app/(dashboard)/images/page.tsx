@@ -18,7 +18,7 @@ export default function ImagesPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canManage = useCan('image.manage');
-  const images = useQuery(trpc.catalog.images.queryOptions(undefined, { refetchInterval: 5_000 }));
+  const images = useQuery(trpc.catalog.images.queryOptions());
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.catalog.pathKey() });
   const label = useMutation(trpc.catalog.labelVersion.mutationOptions({ onSuccess: refresh }));
   const recommend = useMutation(

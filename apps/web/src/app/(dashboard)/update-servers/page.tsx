@@ -27,9 +27,7 @@ export default function UpdateServersPage() {
   const queryClient = useQueryClient();
   const canManage = useCan('updateServer.manage');
   const canPoll = useCan('image.manage');
-  const servers = useQuery(
-    trpc.catalog.updateServers.queryOptions(undefined, { refetchInterval: 5_000 }),
-  );
+  const servers = useQuery(trpc.catalog.updateServers.queryOptions());
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.catalog.pathKey() });
   const add = useMutation(trpc.catalog.addUpdateServer.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(

@@ -1,11 +1,11 @@
 'use client';
 // The device page: identity and facts, the A/B slots, version and apply, flakes, the command
-// timeline and the device's audit entries. Data comes from react-query; the live push channel
-// invalidates the devices.* queries. Until a command finishes, its list refreshes on one interval
-// (the only one here) and brings the rest of the page along.
+// timeline and the device's audit entries. Data comes from react-query and stays current through
+// the live push channel (trpc/live-topics.ts: a device's and its commands' notices mark every
+// devices.* query about it stale, progress included): no polling here.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams, useRouter } from 'next/navigation';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useCan } from '~/components/session';
 import { Alert, Badge, Loading, PageHeader } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
@@ -15,20 +15,7 @@ import { DeviceAudit } from './device-audit';
 import { DeviceFacts } from './device-facts';
 import { FlakesPanel } from './flakes-panel';
 import { SlotPanel } from './slot-panel';
-import { UNFINISHED_STATES, type CommandSummary } from './types';
 import { VersionPanel } from './version-panel';
-
-/** After the last command ends, the device's inventory (new slot, new hash) follows shortly. */
-const SETTLE_MS = 15_000;
-const LIVE_REFRESH_MS = 2_000;
-
-function isLive(items: readonly CommandSummary[] | undefined, now = Date.now()): boolean {
-  return (items ?? []).some(
-    (command) =>
-      UNFINISHED_STATES.includes(command.state) ||
-      (command.completedAt !== null && now - new Date(command.completedAt).getTime() < SETTLE_MS),
-  );
-}
 
 export default function DevicePage() {
   const { deviceId } = useParams<{ deviceId: string }>();
@@ -43,24 +30,9 @@ export default function DevicePage() {
   const commands = useInfiniteQuery(
     trpc.devices.commands.infiniteQueryOptions(
       { deviceId, limit: 20 },
-      {
-        getNextPageParam: (page) => page.nextCursor,
-        refetchInterval: (query) =>
-          isLive(query.state.data?.pages.flatMap((page) => page.items)) ? LIVE_REFRESH_MS : false,
-      },
+      { getNextPageParam: (page) => page.nextCursor },
     ),
   );
-
-  // while a command runs, each refresh of the history refreshes what it changes on the device
-  const updatedAt = commands.dataUpdatedAt;
-  const live = isLive(commands.data?.pages.flatMap((page) => page.items));
-  useEffect(() => {
-    if (!live) return;
-    void queryClient.invalidateQueries({ queryKey: trpc.devices.get.queryKey({ deviceId }) });
-    void queryClient.invalidateQueries({ queryKey: trpc.devices.audit.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.devices.command.pathKey() });
-    void queryClient.invalidateQueries({ queryKey: trpc.devices.applicableVersions.pathKey() });
-  }, [updatedAt, live, deviceId, queryClient, trpc]);
 
   const refresh = async () => {
     await Promise.all([
