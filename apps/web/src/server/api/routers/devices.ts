@@ -12,6 +12,7 @@ import {
   listDeviceCommands,
   listDeviceCommandsInput,
 } from '../../services/commands/commands';
+import { listDeviceAudit, listDeviceAuditInput } from '../../services/devices/device-audit';
 import {
   bulkInput,
   changeDeviceLabel,
@@ -111,6 +112,10 @@ export const devicesRouter = createTRPCRouter({
   applyVersion: permittedProcedure('device.operate')
     .input(applyImageVersionInput)
     .mutation(({ ctx, input }) => applyImageVersion(ctx.service, input)),
+  /** the audit entries about this device, as sentences (newest first, a page at a time) */
+  audit: permittedProcedure('audit.read')
+    .input(listDeviceAuditInput)
+    .query(({ ctx, input }) => listDeviceAudit(ctx.service, input)),
   cancelCommand: permittedProcedure('device.operate')
     .input(z.object({ commandId: z.uuid() }))
     .mutation(({ ctx, input }) => cancelCommand(ctx.service, input)),
