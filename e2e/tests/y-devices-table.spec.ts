@@ -2,7 +2,7 @@
 // lands filtered), a selected row gets a label through the bulk bar and its confirmation dialog,
 // and a label is removed in place on the row.
 import fs from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { signInFleetAdmin } from '../helpers';
 import { fleetUrl, stateFile, type SystemState } from '../system';
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { SCREENS, replacePassword, signIn, signInFleetAdmin, visitScreen } from '../helpers';
-import { fleetUrl, SCALE_DEVICES, scaleUrl, stateFile, type SystemState } from '../system';
+import { SCALE_DEVICES, scaleUrl, stateFile, type SystemState } from '../system';
 
 const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SystemState;
 
