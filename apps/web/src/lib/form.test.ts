@@ -47,7 +47,7 @@ describe('form errors in words', () => {
       name: 'Required',
       sshTarget: 'Must be user@host, the account devices sign in as and the host',
       sshPort: 'At most 65,535',
-      httpUrl: expect.stringMatching(/^(Must be a URL|Expected)/) as unknown as string,
+      httpUrl: expect.stringMatching(/^(Must be a URL|Expected)/),
       catalogToken: 'At least 16 characters (the update server requires them)',
       maxConcurrentApplies: 'At least 1',
     });
