@@ -39,13 +39,19 @@ const FIELDS = [
   'maxConcurrentApplies',
 ] as const;
 
+/** An empty field is a missing value ("Required"), not a malformed one. */
+function textOrUndefined(form: FormData, name: string) {
+  const text = formText(form, name).trim();
+  return text === '' ? undefined : text;
+}
+
 function readServerForm(form: FormData) {
   return {
     name: formText(form, 'name'),
-    sshTarget: formText(form, 'sshTarget').trim(),
+    sshTarget: textOrUndefined(form, 'sshTarget'),
     sshPort: formNumber(form, 'sshPort'),
-    httpUrl: formText(form, 'httpUrl').trim(),
-    catalogToken: formText(form, 'catalogToken'),
+    httpUrl: textOrUndefined(form, 'httpUrl'),
+    catalogToken: formText(form, 'catalogToken') || undefined,
     maxConcurrentApplies: formNumber(form, 'maxConcurrentApplies'),
   };
 }
@@ -169,7 +175,10 @@ function EditServerDialog({
         ...values,
         updateServerId: server.id,
         // empty: keep the sealed token
-        catalogToken: values.catalogToken === '' ? undefined : values.catalogToken,
+        catalogToken: values.catalogToken,
+        // an emptied field here is a mistake ("Required"), not "keep"
+        sshTarget: values.sshTarget ?? '',
+        httpUrl: values.httpUrl ?? '',
         // a cleared number field is a mistake here, not "the default"
         sshPort: values.sshPort ?? '',
         maxConcurrentApplies: values.maxConcurrentApplies ?? '',
