@@ -248,117 +248,119 @@ function ServerCard({
   );
   const poll = useMutation(trpc.catalog.pollNow.mutationOptions({ onSettled: refresh }));
   return (
-    <Card className="p-4">
-      <div
-        className="flex flex-wrap items-start justify-between gap-2"
-        data-testid={`update-server-${server.name}`}
-      >
-        <div className="min-w-0 flex-1">
-          <h2 className="min-w-0 font-medium text-ink">
-            <TruncatedText text={server.name} />
-          </h2>
-          <dl className="mt-1 grid grid-cols-[max-content_minmax(0,1fr)] gap-x-3 text-xs text-slate-700">
-            <dt className="text-slate-600">SSH</dt>
-            <dd className="break-all">
-              {server.sshTarget} port {server.sshPort}
-            </dd>
-            <dt className="text-slate-600">Catalog</dt>
-            <dd className="break-all">{server.httpUrl}</dd>
-            <dt className="text-slate-600">Applies</dt>
-            <dd>at most {server.maxConcurrentApplies.toLocaleString('en-US')} at once</dd>
-            <dt className="text-slate-600">Token</dt>
-            <dd>{server.hasCatalogToken ? 'set (sealed)' : 'none'}</dd>
-          </dl>
+    <div data-testid={`update-server-${server.name}`}>
+      <Card className="p-4">
+        <div className="flex flex-wrap items-start justify-between gap-2">
+          <div className="min-w-0 flex-1">
+            <h2 className="min-w-0 font-medium text-ink">
+              <TruncatedText text={server.name} />
+            </h2>
+            <dl className="mt-1 grid grid-cols-[max-content_minmax(0,1fr)] gap-x-3 text-xs text-slate-700">
+              <dt className="text-slate-600">SSH</dt>
+              <dd className="break-all">
+                {server.sshTarget} port {server.sshPort}
+              </dd>
+              <dt className="text-slate-600">Catalog</dt>
+              <dd className="break-all">{server.httpUrl}</dd>
+              <dt className="text-slate-600">Applies</dt>
+              <dd>at most {server.maxConcurrentApplies.toLocaleString('en-US')} at once</dd>
+              <dt className="text-slate-600">Token</dt>
+              <dd>{server.hasCatalogToken ? 'set (sealed)' : 'none'}</dd>
+            </dl>
+          </div>
+          <div className="flex flex-wrap items-center gap-2">
+            <Badge tone={server.reachable === null ? 'slate' : server.reachable ? 'green' : 'red'}>
+              {server.reachable === null
+                ? 'not polled yet'
+                : server.reachable
+                  ? 'reachable'
+                  : 'unreachable'}
+            </Badge>
+            {server.stale && <Badge tone="amber">stale catalog</Badge>}
+            {canPoll && (
+              <Button
+                variant="secondary"
+                disabled={poll.isPending}
+                onClick={() => poll.mutate({ updateServerId: server.id })}
+              >
+                {poll.isPending ? 'Polling…' : 'Poll now'}
+              </Button>
+            )}
+            {canManage && <EditServerDialog server={server} onDone={refresh} />}
+            {canManage && (
+              <ConfirmDialog
+                open={confirmRemove}
+                onOpenChange={setConfirmRemove}
+                title={`Remove ${server.name}?`}
+                description={`Its catalog (${server.images.length} images) leaves the dashboard; devices configured for it then show “unknown server”. The update server itself keeps running.`}
+                confirmLabel="Remove update server"
+                pending={remove.isPending}
+                error={remove.error ? errorMessage(remove.error) : null}
+                onConfirm={() => remove.mutate({ updateServerId: server.id })}
+                trigger={<Button variant="danger">Remove</Button>}
+              />
+            )}
+          </div>
         </div>
-        <div className="flex flex-wrap items-center gap-2">
-          <Badge tone={server.reachable === null ? 'slate' : server.reachable ? 'green' : 'red'}>
-            {server.reachable === null
-              ? 'not polled yet'
-              : server.reachable
-                ? 'reachable'
-                : 'unreachable'}
-          </Badge>
-          {server.stale && <Badge tone="amber">stale catalog</Badge>}
-          {canPoll && (
-            <Button
-              variant="secondary"
-              disabled={poll.isPending}
-              onClick={() => poll.mutate({ updateServerId: server.id })}
-            >
-              {poll.isPending ? 'Polling…' : 'Poll now'}
-            </Button>
-          )}
-          {canManage && <EditServerDialog server={server} onDone={refresh} />}
-          {canManage && (
-            <ConfirmDialog
-              open={confirmRemove}
-              onOpenChange={setConfirmRemove}
-              title={`Remove ${server.name}?`}
-              description={`Its catalog (${server.images.length} images) leaves the dashboard; devices configured for it then show “unknown server”. The update server itself keeps running.`}
-              confirmLabel="Remove update server"
-              pending={remove.isPending}
-              error={remove.error ? errorMessage(remove.error) : null}
-              onConfirm={() => remove.mutate({ updateServerId: server.id })}
-              trigger={<Button variant="danger">Remove</Button>}
-            />
-          )}
-        </div>
-      </div>
-      {poll.error && (
-        <div className="mt-2">
-          <Alert>{errorMessage(poll.error)}</Alert>
-        </div>
-      )}
-      <p className="mt-3 text-xs text-slate-700">
-        last poll {formatTime(server.lastPolledAt)} · last answer {formatTime(server.lastSuccessAt)}{' '}
-        · {formatBytes(server.bytesServed)} served · {server.activeStreams} active streams
-      </p>
-      {server.stale && (
-        <p className="mt-1 text-xs text-amber-800">
-          Not answering since {formatTime(server.lastSuccessAt)}: what it last said is shown.
+        {poll.error && (
+          <div className="mt-2">
+            <Alert>{errorMessage(poll.error)}</Alert>
+          </div>
+        )}
+        <p className="mt-3 text-xs text-slate-700">
+          last poll {formatTime(server.lastPolledAt)} · last answer{' '}
+          {formatTime(server.lastSuccessAt)} · {formatBytes(server.bytesServed)} served ·{' '}
+          {server.activeStreams} active streams
         </p>
-      )}
-      {server.lastError && (
-        <p className="mt-1 break-words text-xs text-red-700" data-testid="server-error">
-          error: {server.lastError}
-        </p>
-      )}
-      {server.images.length > 0 && (
-        <div className="mt-3 overflow-x-auto">
-          <table className="w-full table-fixed text-left text-xs">
-            <thead className="text-slate-600">
-              <tr>
-                <th className="w-1/4 py-1 pr-2 font-medium">Image</th>
-                <th className="py-1 pr-2 font-medium">Last fetch</th>
-                <th className="py-1 pr-2 font-medium">Versions</th>
-                <th className="py-1 pr-2 font-medium">Served</th>
-                <th className="py-1 font-medium">Streams</th>
-              </tr>
-            </thead>
-            <tbody>
-              {server.images.map((image) => (
-                <tr key={image.id} className="border-t border-slate-100 align-top">
-                  <td className="py-1 pr-2 font-mono">
-                    <TruncatedText text={image.name} />
-                    {!image.offered && <Badge>no longer listed</Badge>}
-                  </td>
-                  <td className="py-1 pr-2">
-                    <Badge tone={fetchTone(image.fetchStatus)}>fetch {image.fetchStatus}</Badge>{' '}
-                    {formatTime(image.lastFetchedAt)}
-                    {image.lastFetchError && (
-                      <span className="block break-words text-red-700">{image.lastFetchError}</span>
-                    )}
-                  </td>
-                  <td className="py-1 pr-2">{image.offeredVersions} offered</td>
-                  <td className="py-1 pr-2">{formatBytes(image.bytesServed)}</td>
-                  <td className="py-1">{image.activeStreams}</td>
+        {server.stale && (
+          <p className="mt-1 text-xs text-amber-800">
+            Not answering since {formatTime(server.lastSuccessAt)}: what it last said is shown.
+          </p>
+        )}
+        {server.lastError && (
+          <p className="mt-1 break-words text-xs text-red-700" data-testid="server-error">
+            error: {server.lastError}
+          </p>
+        )}
+        {server.images.length > 0 && (
+          <div className="mt-3 overflow-x-auto">
+            <table className="w-full table-fixed text-left text-xs">
+              <thead className="text-slate-600">
+                <tr>
+                  <th className="w-1/4 py-1 pr-2 font-medium">Image</th>
+                  <th className="py-1 pr-2 font-medium">Last fetch</th>
+                  <th className="py-1 pr-2 font-medium">Versions</th>
+                  <th className="py-1 pr-2 font-medium">Served</th>
+                  <th className="py-1 font-medium">Streams</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </Card>
+              </thead>
+              <tbody>
+                {server.images.map((image) => (
+                  <tr key={image.id} className="border-t border-slate-100 align-top">
+                    <td className="py-1 pr-2 font-mono">
+                      <TruncatedText text={image.name} />
+                      {!image.offered && <Badge>no longer listed</Badge>}
+                    </td>
+                    <td className="py-1 pr-2">
+                      <Badge tone={fetchTone(image.fetchStatus)}>fetch {image.fetchStatus}</Badge>{' '}
+                      {formatTime(image.lastFetchedAt)}
+                      {image.lastFetchError && (
+                        <span className="block break-words text-red-700">
+                          {image.lastFetchError}
+                        </span>
+                      )}
+                    </td>
+                    <td className="py-1 pr-2">{image.offeredVersions} offered</td>
+                    <td className="py-1 pr-2">{formatBytes(image.bytesServed)}</td>
+                    <td className="py-1">{image.activeStreams}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </div>
   );
 }
 
