@@ -1,5 +1,5 @@
 // The catalog's pages and the forms in a real browser, on the demo fleet (its update server runs
-// as its own process): the Update servers edit form validates with the procedure's schema and
+// as its own process; this runs after fleet.spec, which sets the demo admin's password): the Update servers edit form validates with the procedure's schema and
 // says at the field what is wrong, in words, until it is right; the token stays sealed; the Images
 // page shows each version's own os-release version; and at 1280×800 nothing on these pages is
 // wider than the screen, with long names everywhere.
