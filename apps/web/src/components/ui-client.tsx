@@ -93,7 +93,8 @@ export function Field({
       value={{ id, describedBy: describedBy || undefined, invalid: Boolean(error) }}
     >
       <div className={`block min-w-0 text-sm ${className}`}>
-        <LabelPrimitive.Root htmlFor={id} className="block">
+        {/* the label wraps its control (no htmlFor), so a plain <input> inside is labelled too */}
+        <LabelPrimitive.Root className="block">
           <span className="font-medium text-slate-700">{label}</span>
           <div className="mt-1">{children}</div>
         </LabelPrimitive.Root>

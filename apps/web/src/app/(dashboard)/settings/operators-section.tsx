@@ -8,6 +8,7 @@ import {
   Badge,
   Button,
   Card,
+  ConfirmDialog,
   Field,
   Loading,
   Select,
@@ -105,6 +106,12 @@ export function OperatorsSection() {
     }),
   );
   const failure = changeRole.error ?? setDisabled.error ?? resetPassword.error;
+  // disabling and resetting end the operator's sessions: asked first, saying so
+  const [confirming, setConfirming] = useState<{
+    kind: 'disable' | 'reset';
+    operatorId: string;
+    email: string;
+  } | null>(null);
 
   return (
     <>
@@ -198,7 +205,13 @@ export function OperatorsSection() {
                       <td className="flex flex-wrap gap-2 px-4 py-2">
                         <Button
                           variant="secondary"
-                          onClick={() => resetPassword.mutate({ operatorId: operator.id })}
+                          onClick={() =>
+                            setConfirming({
+                              kind: 'reset',
+                              operatorId: operator.id,
+                              email: operator.email,
+                            })
+                          }
                         >
                           Reset password
                         </Button>
@@ -206,10 +219,13 @@ export function OperatorsSection() {
                           <Button
                             variant={operator.disabled ? 'secondary' : 'danger'}
                             onClick={() =>
-                              setDisabled.mutate({
-                                operatorId: operator.id,
-                                disabled: !operator.disabled,
-                              })
+                              operator.disabled
+                                ? setDisabled.mutate({ operatorId: operator.id, disabled: false })
+                                : setConfirming({
+                                    kind: 'disable',
+                                    operatorId: operator.id,
+                                    email: operator.email,
+                                  })
                             }
                           >
                             {operator.disabled ? 'Enable' : 'Disable'}
@@ -224,6 +240,29 @@ export function OperatorsSection() {
           </div>
         )}
       </Card>
+      <ConfirmDialog
+        open={confirming !== null}
+        onOpenChange={(open) => !open && setConfirming(null)}
+        title={
+          confirming?.kind === 'reset'
+            ? `Reset the password of ${confirming.email}?`
+            : `Disable ${confirming?.email ?? ''}?`
+        }
+        description={
+          confirming?.kind === 'reset'
+            ? 'Their sessions end now and they get a one-time password, shown to you once, to choose a new one.'
+            : 'Their sessions end now and they can no longer sign in until enabled again. Their API tokens stop working.'
+        }
+        confirmLabel={confirming?.kind === 'reset' ? 'Reset password' : 'Disable operator'}
+        pending={setDisabled.isPending || resetPassword.isPending}
+        onConfirm={() => {
+          if (!confirming) return;
+          const done = { onSettled: () => setConfirming(null) };
+          if (confirming.kind === 'reset')
+            resetPassword.mutate({ operatorId: confirming.operatorId }, done);
+          else setDisabled.mutate({ operatorId: confirming.operatorId, disabled: true }, done);
+        }}
+      />
     </>
   );
 }
