@@ -213,4 +213,34 @@ test.describe.serial('the catalog pages and their forms', () => {
     const roleBox = await role.boundingBox();
     expect(roleBox && aside && roleBox.x + roleBox.width <= aside.x + aside.width).toBe(true);
   });
+
+  test('a confirmation says what it does: Escape keeps things as they were, confirming does it', async ({
+    page,
+  }) => {
+    await signInFleetAdmin(page);
+    await page.goto(`${fleetUrl}/settings`);
+    const row = page.getByTestId(`operator-${LONG_OPERATOR.email}`);
+    await row.getByRole('button', { name: 'Disable' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await expect(dialog).toContainText('Their sessions end now');
+    await page.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+    // focus returns to what opened it, and nothing changed
+    await expect(row.getByRole('button', { name: 'Disable' })).toBeFocused();
+    await expect(row).not.toContainText('disabled');
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await dialog.getByRole('button', { name: 'Disable operator' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(row).toContainText('disabled');
+
+    // blocking a version asks first too; unblocking does not
+    await page.goto(`${fleetUrl}/images`);
+    const version = page.getByTestId('image-version-1.0.0').first();
+    await version.getByRole('button', { name: 'Block' }).click();
+    await expect(dialog).toContainText('no longer be offered for applies or rollouts');
+    await dialog.getByRole('button', { name: 'Block version' }).click();
+    await expect(version).toContainText('blocked');
+    await version.getByRole('button', { name: 'Unblock' }).click();
+    await expect(version).not.toContainText('blocked');
+  });
 });

@@ -19,6 +19,7 @@ import {
   useContext,
   useEffect,
   useId,
+  useRef,
   useState,
   type ButtonHTMLAttributes,
   type InputHTMLAttributes,
@@ -314,6 +315,26 @@ export function TruncatedText({ text, className = '' }: { text: string; classNam
   );
 }
 
+/**
+ * Where focus goes back to when a dialog without a Trigger closes (opened from a menu or a
+ * button elsewhere): the element that had it when the dialog opened, as Radix does for its Trigger.
+ */
+function useReturnFocus(hasTrigger: boolean) {
+  const previous = useRef<HTMLElement | null>(null);
+  return {
+    onOpenAutoFocus: () => {
+      // runs before focus moves into the dialog
+      previous.current =
+        document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    },
+    onCloseAutoFocus: (event: Event) => {
+      if (hasTrigger || !previous.current?.isConnected) return;
+      event.preventDefault();
+      previous.current.focus();
+    },
+  };
+}
+
 /** A modal dialog (focus trapped, Escape closes, focus returns to the trigger). */
 export function Dialog({
   open,
@@ -330,6 +351,7 @@ export function Dialog({
   children: ReactNode;
   trigger?: ReactNode;
 }) {
+  const returnFocus = useReturnFocus(Boolean(trigger));
   return (
     <DialogPrimitive.Root open={open} onOpenChange={onOpenChange}>
       {trigger && <DialogPrimitive.Trigger asChild>{trigger}</DialogPrimitive.Trigger>}
@@ -338,6 +360,7 @@ export function Dialog({
         <DialogPrimitive.Content
           className="fixed left-1/2 top-1/2 z-50 max-h-[90vh] w-[min(40rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 overflow-y-auto rounded-lg bg-white p-5 shadow-xl focus:outline-none"
           {...(description ? {} : { 'aria-describedby': undefined })}
+          {...returnFocus}
         >
           <div className="mb-4 flex items-start justify-between gap-4">
             <DialogPrimitive.Title className="text-lg font-semibold text-ink">
@@ -389,12 +412,16 @@ export function ConfirmDialog({
   onConfirm: () => void;
   trigger?: ReactNode;
 }) {
+  const returnFocus = useReturnFocus(Boolean(trigger));
   return (
     <AlertDialogPrimitive.Root open={open} onOpenChange={onOpenChange}>
       {trigger && <AlertDialogPrimitive.Trigger asChild>{trigger}</AlertDialogPrimitive.Trigger>}
       <AlertDialogPrimitive.Portal>
         <AlertDialogPrimitive.Overlay className="fixed inset-0 z-40 bg-slate-900/40" />
-        <AlertDialogPrimitive.Content className="fixed left-1/2 top-1/2 z-50 w-[min(32rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg bg-white p-5 shadow-xl focus:outline-none">
+        <AlertDialogPrimitive.Content
+          {...returnFocus}
+          className="fixed left-1/2 top-1/2 z-50 w-[min(32rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg bg-white p-5 shadow-xl focus:outline-none"
+        >
           <AlertDialogPrimitive.Title className="text-lg font-semibold text-ink">
             {title}
           </AlertDialogPrimitive.Title>
