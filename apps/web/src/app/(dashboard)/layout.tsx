@@ -48,7 +48,7 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
                 key={item.href}
                 href={item.href}
                 aria-current={isActive(pathname, item.href) ? 'page' : undefined}
-                className={`block rounded-md px-3 py-2 text-sm ${isActive(pathname, item.href) ? 'bg-white/10 font-medium text-white' : 'hover:bg-white/5'}`}
+                className={`block rounded-md px-3 py-2 text-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-500 ${isActive(pathname, item.href) ? 'bg-white/10 font-medium text-white' : 'hover:bg-white/5'}`}
               >
                 {item.label}
               </Link>
@@ -59,9 +59,12 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
               <LiveIndicator />
             </div>
             {me.data && (
-              <p className="truncate" data-testid="current-operator">
-                {me.data.email}
-                <span className="ml-1 text-xs text-brand-500">({me.data.role})</span>
+              // the email gives way (cut, whole on hover), the role always shows
+              <p className="flex min-w-0 items-baseline gap-1" data-testid="current-operator">
+                <span className="min-w-0 truncate" title={me.data.email}>
+                  {me.data.email}
+                </span>
+                <span className="shrink-0 text-xs text-brand-500">({me.data.role})</span>
               </p>
             )}
             <div className="mt-2 flex gap-3 text-xs">

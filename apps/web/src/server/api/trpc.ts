@@ -18,7 +18,11 @@ import type { Actor, ServiceContext } from '../services/context';
 import type { ChangeHub } from '../services/events/change-hub';
 import { AppError, databaseValueError, type AppErrorCode } from '../services/errors';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import { installZodWords } from '../../lib/zod-words';
 import { can, type Permission } from './permissions';
+
+// zod's messages in words ("Must be a whole number"), the same the pages' forms show
+installZodWords();
 
 export interface SessionOperator {
   id: string;
@@ -85,7 +89,9 @@ const t = initTRPC
         error.code === 'INTERNAL_SERVER_ERROR'
           ? `internal error; see the server log, id ${faultIdOf(error)}`
           : shape.message;
-      return { ...shape, message, data: { ...data, zodError } };
+      // a domain error about one input field names it, so a form can show it there
+      const field = error.cause instanceof AppError ? (error.cause.field ?? null) : null;
+      return { ...shape, message, data: { ...data, zodError, field } };
     },
   });
 
