@@ -6,6 +6,8 @@ import {
   fleetPort,
   port,
   repoRoot,
+  SCALE_DEVICES,
+  scalePort,
   stateFile,
   type StartedSystem,
   type SystemState,
@@ -66,8 +68,9 @@ export default async function globalSetup() {
     startSystem(
       (dataDir) => [
         'src/server/cli/demo.ts',
+        // one waits for acceptance (fleet.spec), three are accepted (fleet2-bulk-apply.spec)
         '--devices',
-        '1',
+        '4',
         '--pending',
         '1',
         '--port',
@@ -78,8 +81,21 @@ export default async function globalSetup() {
       fleetPort,
       /DEMO-READY \{.*\}\n/,
     ),
+    startSystem(
+      (dataDir) => [
+        'src/server/cli/scale-demo.ts',
+        '--devices',
+        String(SCALE_DEVICES),
+        '--port',
+        String(scalePort),
+        '--data-dir',
+        dataDir,
+      ],
+      scalePort,
+      /SCALE-READY \{.*\}\n/,
+    ),
   ]);
-  const [dashboard, fleet] = await systems.catch((error: unknown) => {
+  const [dashboard, fleet, scale] = await systems.catch((error: unknown) => {
     for (const child of started) {
       try {
         if (child.pid) process.kill(child.pid, 'SIGTERM'); // tsx passes it on to the system
@@ -94,8 +110,10 @@ export default async function globalSetup() {
   };
   const { output: _a, ...dashboardState } = dashboard;
   const { output: _b, ...fleetState } = fleet;
+  const { output: _c, ...scaleState } = scale;
   const state: SystemState = {
     dashboard: dashboardState,
+    scale: scaleState,
     fleet: { ...fleetState, update: demo.update },
   };
   await fs.writeFile(stateFile, JSON.stringify(state));

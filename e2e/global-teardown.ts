@@ -24,7 +24,7 @@ export default async function globalTeardown() {
   const text = await fs.readFile(stateFile, 'utf8').catch(() => undefined);
   if (!text) return; // global setup failed before the systems started
   const state = JSON.parse(text) as SystemState;
-  await Promise.all([stop(state.dashboard), stop(state.fleet)]);
+  await Promise.all([stop(state.dashboard), stop(state.fleet), stop(state.scale)]);
   await fs.rm(stateFile, { force: true });
   await fs.rm(`${stateFile}.viewer`, { force: true });
 }

@@ -9,8 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 export const port = Number(process.env.E2E_PORT ?? 3217);
 export const fleetPort = port + 1;
+/** the scale demo: the dashboard over 10,000 simulated devices (cli/scale-demo.ts) */
+export const scalePort = port + 2;
+export const SCALE_DEVICES = 10_000;
 export const baseUrl = `http://localhost:${port}`;
 export const fleetUrl = `http://localhost:${fleetPort}`;
+export const scaleUrl = `http://localhost:${scalePort}`;
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const stateFile = path.join(os.tmpdir(), `eos-fleet-e2e-${port}.json`);
 
@@ -24,6 +28,7 @@ export interface StartedSystem {
 
 export interface SystemState {
   dashboard: StartedSystem;
+  scale: StartedSystem;
   fleet: StartedSystem & {
     update: {
       imageName: string;

@@ -37,12 +37,12 @@ test('an admin makes an API token in Settings, sees it once, a script uses it, t
   // validation at the field, in words, gone once fixed
   await form.getByLabel(/Expires in/).fill('400');
   await form.getByRole('button', { name: 'Create token' }).click();
-  await expect(form.getByText('required')).toBeVisible();
-  await expect(form.getByText('at most 365 days')).toBeVisible();
+  await expect(form.getByText('Required', { exact: true })).toBeVisible();
+  await expect(form.getByText('At most 365 days', { exact: true })).toBeVisible();
   await form.getByLabel('Token name').fill(TOKEN_NAME);
-  await expect(form.getByText('required')).toHaveCount(0);
+  await expect(form.getByText('Required', { exact: true })).toHaveCount(0);
   await form.getByLabel(/Expires in/).fill('30');
-  await expect(form.getByText('at most 365 days')).toHaveCount(0);
+  await expect(form.getByText('At most 365 days', { exact: true })).toHaveCount(0);
   await form.getByLabel('Token role').selectOption('viewer');
   await form.getByRole('button', { name: 'Create token' }).click();
 

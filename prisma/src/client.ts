@@ -21,7 +21,7 @@ export const DATABASE_TIMEOUTS = {
 
 export interface PrismaClientOptions {
   poolSize?: number;
-  timeouts?: Partial<typeof DATABASE_TIMEOUTS>;
+  timeouts?: Partial<Record<keyof typeof DATABASE_TIMEOUTS, number>>;
 }
 
 /** One client per process: the pg pool behind it is the connection budget. */

@@ -12,6 +12,7 @@ const version = (sha1: string, firstSeen: string): ImageVersion => ({
   source: 'file:///x',
   firstSeen,
   lastSeen: firstSeen,
+  osVersion: null,
 });
 const served = (v: ImageVersion): ServedFile => ({
   fileName: 'EOS.raw.dev',

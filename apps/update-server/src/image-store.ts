@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { findPartition, readGptFile, ROOT_PREFIX_BYTES } from '@eos-fleet/shared';
 import { writeFileAtomic } from '@eos-fleet/shared/atomic-write';
 import { z } from 'zod';
+import { readRootOsVersion } from './os-release';
 import { IMAGE_BASE_RE } from './os-update-yml';
 
 const rangeSchema = z.object({ offset: z.number().int().min(0), size: z.number().int().min(0) });
@@ -31,11 +32,15 @@ const versionSchema = z.object({
   source: z.string(),
   firstSeen: z.string(),
   lastSeen: z.string(),
+  /** the image's own os-release version, when its root partition says it (os-release.ts) */
+  osVersion: z.string().nullable(),
 });
 export type ImageVersion = z.infer<typeof versionSchema>;
 /** index.json written before rootSha256 existed: computed once on load, then saved. */
 const storedVersionSchema = versionSchema.extend({
   rootSha256: versionSchema.shape.rootSha256.optional(),
+  /** index.json written before osVersion existed: read once on load, then saved */
+  osVersion: versionSchema.shape.osVersion.optional(),
 });
 
 const fetchStatusSchema = z.object({
@@ -213,11 +218,11 @@ export class ImageStore {
             ))
           )
             continue;
-          if (v.rootSha256) present.push({ ...v, rootSha256: v.rootSha256 });
-          else {
-            present.push({ ...v, rootSha256: await sha256OfRange(path, v.root) });
-            upgraded = true;
-          }
+          const rootSha256 = v.rootSha256 ?? (await sha256OfRange(path, v.root));
+          const osVersion =
+            v.osVersion !== undefined ? v.osVersion : await readRootOsVersion(path, v.root.offset);
+          if (v.rootSha256 === undefined || v.osVersion === undefined) upgraded = true;
+          present.push({ ...v, rootSha256, osVersion });
         }
         const record: ImageRecord = { ...stored, versions: present };
         // Version files the index does not know (a crash between rename and index write) are dropped.
@@ -313,6 +318,7 @@ export class ImageStore {
     }
     const version: ImageVersion = {
       ...hashes,
+      osVersion: await readRootOsVersion(stagedPath, root.offset),
       imageBytes: (await stat(stagedPath)).size,
       root: { offset: root.offset, size: root.size },
       firmware: { offset: firmware.offset, size: firmware.size },

@@ -168,6 +168,8 @@ describe('fetch and publish', () => {
       root: { offset: v1.root.offset, size: v1.root.size },
       firmware: { offset: v1.firmware.offset, size: v1.firmware.size },
       pinnedDev: `EOS.x86_64-AB@${v1.rootPrefixHash}.raw.dev`,
+      // the image's own os-release VERSION_ID, read from its root partition
+      osVersion: '1',
     });
     expect(img?.fetch.state).toBe('ok');
 

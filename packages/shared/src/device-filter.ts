@@ -5,6 +5,7 @@
 // `updateState=failed`, `label=site=berlin` repeated, `lastSeen=24h`), plus sort, dir, page, pageSize.
 import { z } from 'zod';
 import { DEVICE_STATUSES } from './domain';
+import { isStorableText, storableText } from './protocol/values';
 
 /**
  * A device's update state, from its newest apply or rollback command:
@@ -43,16 +44,17 @@ export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
 const labelSelector = z
   .string()
   .max(200)
-  .regex(/^[^=\s]{1,63}(=[^\s]{0,128})?$/, 'a label is key=value, or key alone for "has key"');
+  .regex(/^[^=\s]{1,63}(=[^\s]{0,128})?$/, 'a label is key=value, or key alone for "has key"')
+  .refine(isStorableText, 'must not contain NUL (U+0000) or lone surrogate characters');
 
 export const deviceFilterSchema = z.object({
   /** name, id (or its prefix) or a label value, case-insensitive */
-  q: z.string().trim().max(100).optional(),
+  q: storableText(100).trim().optional(),
   /** true: connected now; false: not connected */
   online: z.boolean().optional(),
   /** omitted: every status except decommissioned */
   status: z.enum(DEVICE_STATUSES).optional(),
-  imageName: z.string().max(200).optional(),
+  imageName: storableText(200).optional(),
   /** an image version's id, or `unknown` for a running hash no catalog knows */
   versionId: z.union([z.uuid(), z.literal('unknown')]).optional(),
   /** true: its image name has a recommended version it does not run */
@@ -68,3 +70,16 @@ export const deviceSortSchema = z.object({
   sort: z.enum(DEVICE_SORT_KEYS).default('name'),
   dir: z.enum(['asc', 'desc']).default('asc'),
 });
+
+/** The page of the Devices table: 1-based; pageSize is capped so one request costs little. */
+export const MAX_DEVICE_PAGE_SIZE = 200;
+export const devicePageSchema = z.object({
+  page: z.number().int().min(1).max(100_000).default(1),
+  pageSize: z.number().int().min(1).max(MAX_DEVICE_PAGE_SIZE).default(50),
+});
+
+export const deviceQuerySchema = deviceFilterSchema.extend({
+  ...deviceSortSchema.shape,
+  ...devicePageSchema.shape,
+});
+export type DeviceQuery = z.infer<typeof deviceQuerySchema>;

@@ -1,10 +1,32 @@
-// Small building blocks shared by the pages, so every page looks and behaves alike.
-import type {
-  ButtonHTMLAttributes,
-  InputHTMLAttributes,
-  ReactNode,
-  SelectHTMLAttributes,
-} from 'react';
+// Small building blocks shared by the pages, so every page looks and behaves alike. The static
+// ones live here (usable from server components); the interactive ones, on Radix, in ui-client.tsx
+// and are re-exported so pages import everything from '~/components/ui'.
+import type { ReactNode } from 'react';
+
+export {
+  ActionMenu,
+  Button,
+  Checkbox,
+  ConfirmDialog,
+  CopyableHash,
+  Dialog,
+  FOCUS_RING,
+  Field,
+  Select,
+  SelectMenu,
+  Switch,
+  TabsContent,
+  TabsList,
+  TabsRoot,
+  TabsTrigger,
+  TextArea,
+  TextInput,
+  Tooltip,
+  TruncatedText,
+  useFieldControl,
+  type MenuAction,
+  type SelectOption,
+} from './ui-client';
 
 export function PageHeader({
   title,
@@ -18,7 +40,7 @@ export function PageHeader({
   return (
     <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
       <div>
-        <h1 className="text-2xl font-semibold text-ink">{title}</h1>
+        <h1 className="break-words text-2xl font-semibold text-ink">{title}</h1>
         {description && <p className="mt-1 max-w-2xl text-sm text-slate-600">{description}</p>}
       </div>
       {actions}
@@ -28,7 +50,9 @@ export function PageHeader({
 
 export function Card({ children, className = '' }: { children: ReactNode; className?: string }) {
   return (
-    <section className={`rounded-lg border border-slate-200 bg-white shadow-sm ${className}`}>
+    <section
+      className={`min-w-0 rounded-lg border border-slate-200 bg-white shadow-sm ${className}`}
+    >
       {children}
     </section>
   );
@@ -55,62 +79,6 @@ export function EmptyState({
   );
 }
 
-export function Button({
-  variant = 'primary',
-  className = '',
-  ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'secondary' | 'danger' }) {
-  const styles = {
-    primary: 'bg-ink text-white hover:bg-brand-700 disabled:bg-slate-400',
-    secondary:
-      'border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400',
-    danger: 'bg-red-700 text-white hover:bg-red-800 disabled:bg-slate-400',
-  }[variant];
-  return (
-    <button
-      type="button"
-      className={`rounded-md px-3 py-2 text-sm font-medium transition-colors disabled:cursor-not-allowed ${styles} ${className}`}
-      {...props}
-    />
-  );
-}
-
-export function Field({
-  label,
-  error,
-  children,
-}: {
-  label: string;
-  error?: string;
-  children: ReactNode;
-}) {
-  return (
-    <label className="block text-sm">
-      <span className="font-medium text-slate-700">{label}</span>
-      <div className="mt-1">{children}</div>
-      {error && <span className="mt-1 block text-xs text-red-700">{error}</span>}
-    </label>
-  );
-}
-
-export function TextInput(props: InputHTMLAttributes<HTMLInputElement>) {
-  return (
-    <input
-      className="w-full rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-100"
-      {...props}
-    />
-  );
-}
-
-export function Select(props: SelectHTMLAttributes<HTMLSelectElement>) {
-  return (
-    <select
-      className="w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-brand-600 focus:outline-none"
-      {...props}
-    />
-  );
-}
-
 export function Alert({
   tone = 'error',
   children,
@@ -126,7 +94,7 @@ export function Alert({
   return (
     <div
       role={tone === 'error' ? 'alert' : 'status'}
-      className={`rounded-md border px-3 py-2 text-sm ${styles}`}
+      className={`break-words rounded-md border px-3 py-2 text-sm ${styles}`}
     >
       {children}
     </div>
@@ -148,18 +116,33 @@ export function Badge({
     sky: 'bg-sky-100 text-sky-800',
   }[tone];
   return (
-    <span className={`inline-flex rounded-full px-2 py-0.5 text-xs font-medium ${styles}`}>
+    <span
+      className={`inline-flex whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ${styles}`}
+    >
       {children}
     </span>
   );
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p className="text-sm text-slate-500">Loading {what}…</p>;
+  return <p className="text-sm text-slate-600">Loading {what}…</p>;
 }
 
 export function formatTime(value: Date | string | null | undefined): string {
   if (!value) return '—';
   const date = typeof value === 'string' ? new Date(value) : value;
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/** Bytes as people read them (MiB for image sizes, GiB for traffic). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }

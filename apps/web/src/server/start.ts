@@ -19,6 +19,7 @@ import { loadAuthSecret } from './auth/auth-secret';
 import { createAuth } from './auth/create-auth';
 import { startFleetServer, type FleetServer } from './http/fleet-server';
 import { startCatalogPoller } from './jobs/catalog-poller';
+import { startOnlineSampler } from './jobs/online-sampler';
 import { createLogger } from './logger';
 import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
 
@@ -79,8 +80,10 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
 
   let fleet: FleetServer | undefined;
   let poller: ReturnType<typeof startCatalogPoller> | undefined;
+  let sampler: ReturnType<typeof startOnlineSampler> | undefined;
   const shutdown = async () => {
     await poller?.stop();
+    await sampler?.stop();
     await fleet?.close();
     await db.$disconnect().catch(() => undefined);
     await database.close();
@@ -156,6 +159,7 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
         appSecret,
         intervalMs: env.EOS_FLEET_CATALOG_POLL_SECONDS * 1000,
       });
+    sampler = startOnlineSampler({ db, logger });
     logger.info({ url: `http://localhost:${port}`, publicUrl }, 'EOS Fleet is listening');
     return { port, shutdown, logger, db, appSecret };
   } catch (error) {

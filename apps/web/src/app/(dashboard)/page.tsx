@@ -1,30 +1,20 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { Card, EmptyState, Loading, PageHeader } from '~/components/ui';
+import { EmptyState, Loading, PageHeader } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
-
-function Stat({ label, value, href }: { label: string; value: number; href: string }) {
-  return (
-    <Link href={href}>
-      <Card className="p-4 hover:border-brand-500">
-        <p className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</p>
-        <p
-          className="mt-1 text-3xl font-semibold text-ink"
-          data-testid={`stat-${label.toLowerCase().replace(/\s+/g, '-')}`}
-        >
-          {value}
-        </p>
-      </Card>
-    </Link>
-  );
-}
+import {
+  Counters,
+  OnlineCard,
+  OutcomesCard,
+  RolloutsCard,
+  VersionsCard,
+} from './_overview/overview-sections';
 
 export default function OverviewPage() {
   const trpc = useTRPC();
-  const overview = useQuery(
-    trpc.fleet.overview.queryOptions(undefined, { refetchInterval: 10_000 }),
-  );
+  // no polling: the live channel invalidates this query when the fleet changes
+  const overview = useQuery(trpc.fleet.overview.queryOptions());
   if (overview.error) return <p role="alert">{errorMessage(overview.error)}</p>;
   if (!overview.data) return <Loading what="the fleet" />;
   const data = overview.data;
@@ -32,13 +22,7 @@ export default function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" description="The state of the fleet at a glance." />
-      <div className="grid grid-cols-2 gap-4 lg:grid-cols-5">
-        <Stat label="Devices" value={data.devices.accepted} href="/devices" />
-        <Stat label="Online" value={data.online} href="/devices" />
-        <Stat label="Pending" value={data.devices.pending} href="/devices?status=pending" />
-        <Stat label="Image versions" value={data.imageVersions} href="/images" />
-        <Stat label="Active rollouts" value={data.activeRollouts} href="/rollouts" />
-      </div>
+      <Counters data={data} />
       {total === 0 && (
         <div className="mt-8">
           <EmptyState title="Your fleet is empty">
@@ -62,6 +46,16 @@ export default function OverviewPage() {
           </EmptyState>
         </div>
       )}
+      <div className="mt-6 grid min-w-0 gap-4 xl:grid-cols-2">
+        <OnlineCard points={data.onlineHistory} />
+        <OutcomesCard days={data.updateOutcomes} />
+      </div>
+      <div className="mt-4 grid min-w-0 gap-4 xl:grid-cols-3">
+        <div className="min-w-0 xl:col-span-2">
+          <VersionsCard versions={data.versions} />
+        </div>
+        <RolloutsCard rollouts={data.rollouts} />
+      </div>
     </>
   );
 }

@@ -1,16 +1,24 @@
 'use client';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { z } from 'zod';
 import { Alert, Button, Field, TextInput } from '~/components/ui';
-import { errorMessage, useTRPC } from '~/trpc/react';
-import { formText } from '~/lib/form';
+import { formText, useZodForm } from '~/lib/form';
+import { changeOwnPasswordInput } from '~/server/services/operators/operator-inputs';
+import { useTRPC } from '~/trpc/react';
+
+/** The procedure's schema, plus the second typing of the new password. */
+const changePasswordForm = z
+  .intersection(changeOwnPasswordInput, z.object({ confirm: z.string().max(128) }))
+  .refine((input) => input.confirm === input.newPassword, {
+    message: 'The two new passwords differ',
+    path: ['confirm'],
+  });
 
 export default function ChangePasswordPage() {
   const trpc = useTRPC();
   const router = useRouter();
   const me = useQuery(trpc.account.me.queryOptions());
-  const [mismatch, setMismatch] = useState(false);
   const change = useMutation(
     trpc.account.changePassword.mutationOptions({
       onSuccess: () => {
@@ -20,14 +28,17 @@ export default function ChangePasswordPage() {
     }),
   );
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const newPassword = formText(form, 'newPassword');
-    setMismatch(newPassword !== formText(form, 'confirm'));
-    if (newPassword !== formText(form, 'confirm')) return;
-    change.mutate({ currentPassword: formText(form, 'currentPassword'), newPassword });
-  }
+  const form = useZodForm({
+    schema: changePasswordForm,
+    fields: ['currentPassword', 'newPassword', 'confirm'],
+    read: (data) => ({
+      currentPassword: formText(data, 'currentPassword'),
+      newPassword: formText(data, 'newPassword'),
+      confirm: formText(data, 'confirm'),
+    }),
+    onValid: ({ currentPassword, newPassword }) =>
+      change.mutateAsync({ currentPassword, newPassword }),
+  });
 
   return (
     <main className="flex min-h-screen items-center justify-center bg-ink px-4">
@@ -38,10 +49,9 @@ export default function ChangePasswordPage() {
             ? 'You signed in with a one-time password. Choose your own before you continue.'
             : 'Your other sessions will be signed out.'}
         </p>
-        <form onSubmit={onSubmit} className="mt-6 space-y-4">
-          {change.error && <Alert>{errorMessage(change.error)}</Alert>}
-          {mismatch && <Alert>The two new passwords differ.</Alert>}
-          <Field label="Current password">
+        <form {...form.formProps} aria-label="Change password" className="mt-6 space-y-4">
+          {form.formError && <Alert>{form.formError}</Alert>}
+          <Field label="Current password" error={form.errors.currentPassword}>
             <TextInput
               name="currentPassword"
               type="password"
@@ -49,23 +59,11 @@ export default function ChangePasswordPage() {
               required
             />
           </Field>
-          <Field label="New password (at least 10 characters)">
-            <TextInput
-              name="newPassword"
-              type="password"
-              autoComplete="new-password"
-              minLength={10}
-              required
-            />
+          <Field label="New password (at least 10 characters)" error={form.errors.newPassword}>
+            <TextInput name="newPassword" type="password" autoComplete="new-password" required />
           </Field>
-          <Field label="New password, again">
-            <TextInput
-              name="confirm"
-              type="password"
-              autoComplete="new-password"
-              minLength={10}
-              required
-            />
+          <Field label="New password, again" error={form.errors.confirm}>
+            <TextInput name="confirm" type="password" autoComplete="new-password" required />
           </Field>
           <Button type="submit" disabled={change.isPending} className="w-full">
             {change.isPending ? 'Saving…' : 'Save password'}

@@ -1,9 +1,16 @@
 'use client';
 import { useRouter, useSearchParams } from 'next/navigation';
-import { Suspense, useState, type FormEvent } from 'react';
+import { Suspense, useState } from 'react';
+import { z } from 'zod';
 import { Alert, Button, Field, TextInput } from '~/components/ui';
 import { authClient } from '~/lib/auth-client';
-import { formText } from '~/lib/form';
+import { formText, useZodForm } from '~/lib/form';
+
+/** What better-auth's email sign-in takes (the same limits as the operator's own fields). */
+const signInInput = z.object({
+  email: z.email().max(254),
+  password: z.string().min(1).max(128),
+});
 
 /** Only a local path may follow sign-in: an absolute URL would make this an open redirect. */
 function safeNext(value: string | null): string {
@@ -16,35 +23,38 @@ function SignInForm() {
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setPending(true);
-    setError(null);
-    const { error: failure } = await authClient.signIn.email({
-      email: formText(form, 'email'),
-      password: formText(form, 'password'),
-    });
-    setPending(false);
-    if (failure) {
-      setError(
-        failure.status === 429
-          ? 'Too many attempts. Wait a minute and try again.'
-          : 'Wrong email or password.',
-      );
-      return;
-    }
-    router.replace(next);
-    router.refresh();
-  }
+  const form = useZodForm({
+    schema: signInInput,
+    fields: ['email', 'password'],
+    read: (data) => ({
+      email: formText(data, 'email').trim(),
+      password: formText(data, 'password'),
+    }),
+    onValid: async (credentials) => {
+      setPending(true);
+      setError(null);
+      const { error: failure } = await authClient.signIn.email(credentials);
+      setPending(false);
+      if (failure) {
+        setError(
+          failure.status === 429
+            ? 'Too many attempts. Wait a minute and try again.'
+            : 'Wrong email or password.',
+        );
+        return;
+      }
+      router.replace(next);
+      router.refresh();
+    },
+  });
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4" noValidate>
-      {error && <Alert>{error}</Alert>}
-      <Field label="Email">
+    <form {...form.formProps} aria-label="Sign in" className="space-y-4">
+      {(error ?? form.formError) && <Alert>{error ?? form.formError}</Alert>}
+      <Field label="Email" error={form.errors.email}>
         <TextInput name="email" type="email" autoComplete="username" required autoFocus />
       </Field>
-      <Field label="Password">
+      <Field label="Password" error={form.errors.password}>
         <TextInput name="password" type="password" autoComplete="current-password" required />
       </Field>
       <Button type="submit" disabled={pending} className="w-full">

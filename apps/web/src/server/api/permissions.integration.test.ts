@@ -61,6 +61,14 @@ const PROCEDURES: Record<string, Kind> = {
   'devices.applicableVersions': permitted('device.read'),
   'devices.applyVersion': permitted('device.operate'),
   'devices.cancelCommand': permitted('device.operate'),
+  'devices.page': permitted('device.read'),
+  'devices.bulkPreview': permitted('device.operate'),
+  'devices.bulk': permitted('device.operate'),
+  'devices.bulkDecommissionPreview': permitted('device.enroll'),
+  'devices.bulkDecommission': permitted('device.enroll'),
+  'devices.setLabel': permitted('device.operate'),
+  'devices.audit': permitted('audit.read'),
+  'live.changes': permitted('fleet.read'),
   'enrollment.list': permitted('device.read'),
   'enrollment.create': permitted('device.enroll'),
   'enrollment.revoke': permitted('device.enroll'),
@@ -135,6 +143,7 @@ describe('the permission table, for every procedure and REST route (real server,
 
   async function callTrpc(path: string, headers: Record<string, string>): Promise<number> {
     const type = procedures[path]!._def.type;
+    if (type === 'subscription') return subscriptionStatus(path, headers);
     const response =
       type === 'mutation'
         ? await fetch(`${server.baseUrl}/api/trpc/${path}`, {
@@ -145,6 +154,36 @@ describe('the permission table, for every procedure and REST route (real server,
         : await fetch(`${server.baseUrl}/api/trpc/${path}`, { headers });
     await response.body?.cancel();
     return response.status;
+  }
+
+  /**
+   * A subscription is a server-sent-event stream that opens with 200 whatever happens next: a
+   * refusal comes as its first event (an error with its HTTP status), an allowed stream says
+   * `connected` first. The stream is read until one of the two, then dropped.
+   */
+  async function subscriptionStatus(path: string, headers: Record<string, string>) {
+    const controller = new AbortController();
+    const response = await fetch(`${server.baseUrl}/api/trpc/${path}`, {
+      headers: { ...headers, accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    if (!response.ok || !response.body) return response.status;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const deadline = AbortSignal.timeout(10_000);
+    try {
+      while (!deadline.aborted) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+        const refused = /"httpStatus":(\d+)/.exec(text);
+        if (refused) return Number(refused[1]);
+        if (/^event: ?connected/m.test(text)) return response.status;
+      }
+      throw new Error(`${path}: neither connected nor refused: ${text.slice(0, 200)}`);
+    } finally {
+      controller.abort();
+    }
   }
 
   it('answers every tRPC procedure as the table says, for every caller', async () => {

@@ -5,6 +5,7 @@ import { catalogRouter } from './routers/catalog';
 import { devicesRouter } from './routers/devices';
 import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
+import { liveRouter } from './routers/live';
 import { operatorsRouter } from './routers/operators';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   devices: devicesRouter,
   enrollment: enrollmentRouter,
   fleet: fleetRouter,
+  live: liveRouter,
   operators: operatorsRouter,
 });
 

@@ -16,9 +16,14 @@ import { ZodError } from 'zod';
 import type { Auth } from '../auth/create-auth';
 import type { ApiTokenPrincipal } from '../services/api-tokens/authenticate-api-token';
 import type { Actor, ServiceContext } from '../services/context';
+import type { ChangeHub } from '../services/events/change-hub';
 import { AppError, databaseValueError, type AppErrorCode } from '../services/errors';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import { installZodWords } from '../../lib/zod-words';
 import { can, type Permission } from './permissions';
+
+// zod's messages in words ("Must be a whole number"), the same the pages' forms show
+installZodWords();
 
 export interface SessionOperator {
   id: string;
@@ -38,6 +43,8 @@ export interface TrpcContext {
   /** from `Authorization: Bearer eosf_…`, already verified (http/app-server.ts) */
   apiToken?: ApiTokenPrincipal | null;
   ipAddress?: string;
+  /** this process's live-update fan-out (absent for callers made in tests) */
+  changes?: ChangeHub;
 }
 
 /** `openapi`: the procedure's REST route (docs/API.md); absent: tRPC only. */
@@ -69,6 +76,12 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
+    // live-update streams (routers/live.ts): a ping every 15 s keeps proxies from cutting an idle
+    // stream, and a client that hears nothing for 40 s reconnects by itself
+    sse: {
+      ping: { enabled: true, intervalMs: 15_000 },
+      client: { reconnectAfterInactivityMs: 40_000 },
+    },
     errorFormatter({ shape, error }) {
       const zodError = error.cause instanceof ZodError ? error.cause.flatten() : null;
       // never a stack trace to the browser, and nothing of an unexpected failure's cause (a
@@ -78,7 +91,9 @@ const t = initTRPC
         error.code === 'INTERNAL_SERVER_ERROR'
           ? `internal error; see the server log, id ${faultIdOf(error)}`
           : shape.message;
-      return { ...shape, message, data: { ...data, zodError } };
+      // a domain error about one input field names it, so a form can show it there
+      const field = error.cause instanceof AppError ? (error.cause.field ?? null) : null;
+      return { ...shape, message, data: { ...data, zodError, field } };
     },
   });
 

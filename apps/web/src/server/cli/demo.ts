@@ -1,6 +1,6 @@
 // npm run demo [-- --devices N] [--pending K] [--port P] [--data-dir DIR]
-// A live fleet on one machine: the dashboard (embedded PostgreSQL), an update server publishing
-// two generated EOS image versions, and N EOS testbed devices each running the real agent bundle,
+// A live fleet on one machine: the dashboard (embedded PostgreSQL), an update server (its own
+// process) publishing two generated EOS image versions, and N EOS testbed devices each running the real agent bundle,
 // enrolled with demo tokens (K of them wait for acceptance). Everything stops on Ctrl-C.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import {
   AGENT_BUNDLE,
   FLEET_IMAGE_NAME,
   bootAgentDevice,
-  startFleetUpdateServer,
+  spawnFleetUpdateServer,
 } from './testbed-fleet';
 
 const MiB = 1024 * 1024;
@@ -65,7 +65,8 @@ async function main() {
   await fs.mkdir(work, { recursive: true });
 
   console.log('demo: generating two EOS image versions…');
-  const fleet = await startFleetUpdateServer(work);
+  // its own process, as in production: the dashboard can stop without cutting device streams
+  const fleet = await spawnFleetUpdateServer(work);
   const { v1, v2, updateServer } = fleet;
 
   const dashboard = await start({ env });

@@ -1,6 +1,8 @@
 // LISTEN for fleet events (services/events/fleet-events.ts) on a dedicated connection, so a
-// command or a revocation reaches the device whichever process holds its socket. Reconnects
-// with backoff; after a reconnect the caller re-syncs, since events sent meanwhile are lost.
+// command or a revocation reaches the device whichever process holds its socket, and for the
+// dashboard's change notices (services/events/change-notices.ts) on the same connection.
+// Reconnects with backoff; after a reconnect the caller re-syncs, since events sent meanwhile are
+// lost.
 import { Backoff } from '@eos-fleet/shared/backoff';
 import pg from 'pg';
 import type { Logger } from '../logger';
@@ -9,6 +11,7 @@ import {
   fleetEventSchema,
   type FleetEvent,
 } from '../services/events/fleet-events';
+import { CHANGES_CHANNEL, decodeTopics, type ChangeTopic } from '../services/events/change-notices';
 
 export interface EventListener {
   ready: Promise<void>;
@@ -20,6 +23,7 @@ export function listenForFleetEvents(
   logger: Logger,
   onEvent: (event: FleetEvent) => void,
   onReconnect: () => void,
+  onChanges?: (topics: ChangeTopic[]) => void,
 ): EventListener {
   let client: pg.Client | undefined;
   let closed = false;
@@ -32,6 +36,12 @@ export function listenForFleetEvents(
     if (closed) return;
     const next = new pg.Client({ connectionString: url });
     next.on('notification', (message) => {
+      if (message.channel === CHANGES_CHANNEL && message.payload) {
+        const topics = decodeTopics(message.payload);
+        if (topics) onChanges?.(topics);
+        else logger.warn({ payload: message.payload.slice(0, 200) }, 'unknown change notice');
+        return;
+      }
       if (message.channel !== FLEET_EVENTS_CHANNEL || !message.payload) return;
       let json: unknown;
       try {
@@ -54,6 +64,7 @@ export function listenForFleetEvents(
     try {
       await next.connect();
       await next.query(`listen ${FLEET_EVENTS_CHANNEL}`);
+      if (onChanges) await next.query(`listen ${CHANGES_CHANNEL}`);
       client = next;
       if (reconnecting) onReconnect();
       reconnecting = false;

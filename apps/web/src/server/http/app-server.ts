@@ -36,6 +36,7 @@ import {
 } from '../services/operators/auth-attempts';
 import { checkDatabase } from '../services/health/check-database';
 import { isDatabaseUnavailable } from '../services/health/database-unavailable';
+import type { ChangeHub } from '../services/events/change-hub';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './audit-export-route';
 import { authHeaders, createAuthRoute } from './auth-route';
 import { clientAddressResolver } from './client-address';
@@ -72,6 +73,8 @@ export interface AppServerOptions {
   metricsToken?: string;
   /** whether pages get a strict Content-Security-Policy (Next's dev mode needs eval) */
   production: boolean;
+  /** the live-update fan-out that `live.changes` streams read (fleet-server.ts) */
+  changes?: ChangeHub;
 }
 
 /** Pages anyone may load: the sign-in page and what it is built from. */
@@ -205,6 +208,10 @@ export function createAppServer(options: AppServerOptions): http.Server {
     }
     const apiToken = bearer === null ? null : await authenticateBearer(req, res, bearer);
     if (bearer !== null && !apiToken) return;
+    // live.changes answers a GET with a server-sent-event stream that lasts as long as the tab:
+    // the adapter writes each event as it comes (nothing here buffers or compresses), and Node's
+    // requestTimeout / headersTimeout bound only the receiving of the request, never a response
+    // still streaming (server.timeout, the idle-socket limit, stays 0). tRPC's pings keep it busy.
     await nodeHTTPRequestHandler({
       req,
       res,
@@ -229,6 +236,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
         sessionToken: null,
         apiToken,
         ipAddress: clientAddress(req),
+        changes: options.changes,
       };
     const session = await sessionOf(req).catch((error: unknown) => {
       throw isDatabaseUnavailable(error) ? databaseUnavailableError(error) : error;
@@ -239,6 +247,7 @@ export function createAppServer(options: AppServerOptions): http.Server {
       operator: session?.operator ?? null,
       sessionToken: session?.token ?? null,
       ipAddress: clientAddress(req),
+      changes: options.changes,
     };
   }
 

@@ -10,6 +10,8 @@ import { listenForFleetEvents } from '../gateway/event-listener';
 import { createGateway, type GatewayOptions } from '../gateway/gateway';
 import type { Logger } from '../logger';
 import { trackDatabase, trackGateway } from '../metrics';
+import { createChangeHub } from '../services/events/change-hub';
+import { startChangePublisher } from '../services/events/change-notices';
 import { createAppServer, type AppServerOptions } from './app-server';
 
 export interface FleetServerOptions extends Pick<
@@ -42,11 +44,18 @@ export async function startFleetServer(options: FleetServerOptions) {
     ...options.gateway,
   });
   const untrack = [trackGateway(() => gateway.stats()), trackDatabase(db)];
+  // live updates: this process's changes go out as NOTIFYs; everyone's come back to its browsers
+  const changes = createChangeHub();
+  const publisher = startChangePublisher(db, logger);
   const events = listenForFleetEvents(
     options.databaseUrl,
     logger,
     (event) => gateway.onFleetEvent(event),
-    () => gateway.resync(),
+    () => {
+      gateway.resync();
+      changes.publish(['*']); // notices sent while we were not listening are lost
+    },
+    (topics) => changes.publish(topics),
   );
   const server = createAppServer({
     db,
@@ -59,6 +68,7 @@ export async function startFleetServer(options: FleetServerOptions) {
     apiTokenLimits: options.apiTokenLimits,
     production: options.production,
     handlePage: options.handlePage,
+    changes,
     handleUpgrade: (req, socket, head) => {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (pathname === gateway.path) gateway.handleUpgrade(req, socket, head);
@@ -69,8 +79,10 @@ export async function startFleetServer(options: FleetServerOptions) {
 
   const close = async () => {
     for (const stop of untrack) stop();
+    changes.close();
     await events.close();
     await gateway.close();
+    await publisher.stop();
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -87,7 +99,14 @@ export async function startFleetServer(options: FleetServerOptions) {
     await close();
     throw error;
   }
-  return { server, gateway, port: (server.address() as AddressInfo).port, close };
+  return {
+    server,
+    gateway,
+    changes,
+    publisher,
+    port: (server.address() as AddressInfo).port,
+    close,
+  };
 }
 
 export type FleetServer = Awaited<ReturnType<typeof startFleetServer>>;

@@ -15,11 +15,15 @@ export type AppErrorCode = (typeof APP_ERROR_CODES)[number];
 
 export class AppError extends Error {
   override name = 'AppError';
+  /** the input field the error is about, when one is (a form shows the message there) */
+  readonly field: string | undefined;
   constructor(
     readonly code: AppErrorCode,
     message: string,
+    options: { field?: string } = {},
   ) {
     super(message);
+    this.field = options.field;
   }
 }
 

@@ -99,6 +99,9 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
     return {
       baseUrl: `http://127.0.0.1:${fleet.port}`,
       gateway: fleet.gateway,
+      /** the live-update fan-out and this process's change-notice publisher */
+      changes: fleet.changes,
+      publisher: fleet.publisher,
       close: fleet.close,
     };
   }

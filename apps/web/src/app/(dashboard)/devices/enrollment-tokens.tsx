@@ -1,11 +1,23 @@
 'use client';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useCan } from '~/components/session';
-import { Alert, Badge, Button, Card, Field, TextInput, formatTime } from '~/components/ui';
-import { errorMessage, useTRPC } from '~/trpc/react';
-import { formText } from '~/lib/form';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  ConfirmDialog,
+  Field,
+  TextInput,
+  TruncatedText,
+  formatTime,
+} from '~/components/ui';
+import { formChecked, formNumber, formText, useZodForm } from '~/lib/form';
 import { formatLabels, parseLabels } from '~/lib/labels';
+import { createEnrollmentTokenInput } from '~/server/services/enrollment/enrollment-token-input';
+import { errorMessage, useTRPC } from '~/trpc/react';
 
 export function EnrollmentTokens() {
   const trpc = useTRPC();
@@ -25,19 +37,25 @@ export function EnrollmentTokens() {
   );
   const revoke = useMutation(trpc.enrollment.revoke.mutationOptions({ onSettled: refresh }));
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const hours = formText(form, 'expiresInHours').trim();
-    const uses = formText(form, 'maxUses').trim();
-    create.mutate({
-      name: formText(form, 'name'),
-      labels: parseLabels(formText(form, 'labels')),
-      autoAccept: form.get('autoAccept') === 'on',
-      expiresInHours: hours ? Number(hours) : undefined,
-      maxUses: uses ? Number(uses) : undefined,
-    });
-  }
+  const [autoAccept, setAutoAccept] = useState(false);
+  const [revoking, setRevoking] = useState<{ id: string; name: string } | null>(null);
+  const form = useZodForm({
+    schema: createEnrollmentTokenInput,
+    fields: ['name', 'labels', 'expiresInHours', 'maxUses'],
+    read: (data) => ({
+      name: formText(data, 'name'),
+      labels: parseLabels(formText(data, 'labels')),
+      autoAccept: formChecked(data, 'autoAccept'),
+      expiresInHours: formNumber(data, 'expiresInHours'),
+      maxUses: formNumber(data, 'maxUses'),
+    }),
+    onValid: async (input, element) => {
+      await create.mutateAsync(input);
+      element.reset();
+      setAutoAccept(false);
+      form.reset();
+    },
+  });
 
   return (
     <Card className="mb-6">
@@ -46,36 +64,38 @@ export function EnrollmentTokens() {
       </h2>
       {canEnroll && (
         <form
-          onSubmit={onSubmit}
-          noValidate
+          {...form.formProps}
           aria-label="New enrollment token"
-          className="grid grid-cols-1 items-end gap-3 p-4 md:grid-cols-6"
+          className="grid grid-cols-1 items-start gap-3 p-4 md:grid-cols-6"
         >
-          <Field label="Name">
+          <Field label="Name" error={form.errors.name}>
             <TextInput name="name" placeholder="plant-3 line B" />
           </Field>
           <div className="md:col-span-2">
-            <Field label="Labels (key=value, ...)">
+            <Field label="Labels (key=value, ...)" error={form.errors.labels}>
               <TextInput name="labels" placeholder="site=plant-3, ring=canary" />
             </Field>
           </div>
-          <Field label="Expires in (hours)">
-            <TextInput name="expiresInHours" type="number" min={1} placeholder="never" />
+          <Field label="Expires in (hours)" error={form.errors.expiresInHours}>
+            <TextInput name="expiresInHours" inputMode="numeric" placeholder="never" />
           </Field>
-          <Field label="Uses">
-            <TextInput name="maxUses" type="number" min={1} placeholder="unlimited" />
+          <Field label="Uses" error={form.errors.maxUses}>
+            <TextInput name="maxUses" inputMode="numeric" placeholder="unlimited" />
           </Field>
-          <div className="flex items-center gap-3">
-            <label className="flex items-center gap-1 text-sm">
-              <input type="checkbox" name="autoAccept" /> auto-accept
-            </label>
+          <div className="flex flex-wrap items-center gap-3 md:pt-6">
+            <Checkbox
+              name="autoAccept"
+              label="auto-accept"
+              checked={autoAccept}
+              onCheckedChange={setAutoAccept}
+            />
             <Button type="submit" disabled={create.isPending}>
               Create
             </Button>
           </div>
-          {create.error && (
+          {form.formError && (
             <div className="md:col-span-6">
-              <Alert>{errorMessage(create.error)}</Alert>
+              <Alert>{form.formError}</Alert>
             </div>
           )}
         </form>
@@ -103,55 +123,72 @@ export function EnrollmentTokens() {
         </div>
       )}
       {tokens.data && tokens.data.length > 0 && (
-        <table className="w-full text-left text-sm">
-          <thead className="border-y border-slate-200 text-xs uppercase text-slate-500">
-            <tr>
-              <th className="px-4 py-2">Name</th>
-              <th className="px-4 py-2">Token</th>
-              <th className="px-4 py-2">Labels</th>
-              <th className="px-4 py-2">Uses</th>
-              <th className="px-4 py-2">Expires</th>
-              <th className="px-4 py-2">State</th>
-              {canEnroll && <th className="px-4 py-2" />}
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((token) => (
-              <tr key={token.id} className="border-b border-slate-100 last:border-0">
-                <td className="px-4 py-2">
-                  {token.name} {token.autoAccept && <Badge tone="sky">auto-accept</Badge>}
-                </td>
-                <td className="px-4 py-2 font-mono text-xs">{token.tokenPrefix}…</td>
-                <td className="px-4 py-2 text-xs">{formatLabels(token.labels) || '—'}</td>
-                <td className="px-4 py-2">
-                  {token.uses}
-                  {token.maxUses !== null && ` / ${token.maxUses}`}
-                </td>
-                <td className="px-4 py-2">
-                  {token.expiresAt ? formatTime(token.expiresAt) : 'never'}
-                </td>
-                <td className="px-4 py-2">
-                  <Badge tone={token.state === 'active' ? 'green' : 'slate'}>
-                    {token.state.replace('_', ' ')}
-                  </Badge>
-                </td>
-                {canEnroll && (
-                  <td className="px-4 py-2 text-right">
-                    {token.state === 'active' && (
-                      <Button
-                        variant="secondary"
-                        onClick={() => revoke.mutate({ tokenId: token.id })}
-                      >
-                        Revoke
-                      </Button>
-                    )}
-                  </td>
-                )}
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead className="border-y border-slate-200 text-xs uppercase text-slate-600">
+              <tr>
+                <th className="px-4 py-2">Name</th>
+                <th className="px-4 py-2">Token</th>
+                <th className="px-4 py-2">Labels</th>
+                <th className="px-4 py-2">Uses</th>
+                <th className="px-4 py-2">Expires</th>
+                <th className="px-4 py-2">State</th>
+                {canEnroll && <th className="px-4 py-2" />}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {tokens.data.map((token) => (
+                <tr key={token.id} className="border-b border-slate-100 last:border-0">
+                  <td className="max-w-56 px-4 py-2">
+                    <TruncatedText text={token.name} />
+                    {token.autoAccept && <Badge tone="sky">auto-accept</Badge>}
+                  </td>
+                  <td className="px-4 py-2 font-mono text-xs">{token.tokenPrefix}…</td>
+                  <td className="max-w-64 break-words px-4 py-2 text-xs">
+                    {formatLabels(token.labels) || '—'}
+                  </td>
+                  <td className="px-4 py-2">
+                    {token.uses}
+                    {token.maxUses !== null && ` / ${token.maxUses}`}
+                  </td>
+                  <td className="px-4 py-2">
+                    {token.expiresAt ? formatTime(token.expiresAt) : 'never'}
+                  </td>
+                  <td className="px-4 py-2">
+                    <Badge tone={token.state === 'active' ? 'green' : 'slate'}>
+                      {token.state.replace('_', ' ')}
+                    </Badge>
+                  </td>
+                  {canEnroll && (
+                    <td className="px-4 py-2 text-right">
+                      {token.state === 'active' && (
+                        <Button
+                          variant="secondary"
+                          onClick={() => setRevoking({ id: token.id, name: token.name })}
+                        >
+                          Revoke
+                        </Button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
+      <ConfirmDialog
+        open={revoking !== null}
+        onOpenChange={(open) => !open && setRevoking(null)}
+        title={`Revoke ${revoking?.name ?? ''}?`}
+        description="Devices that have not enrolled with it yet can no longer enroll. Devices enrolled with it stay."
+        confirmLabel="Revoke token"
+        pending={revoke.isPending}
+        onConfirm={() => {
+          if (revoking)
+            revoke.mutate({ tokenId: revoking.id }, { onSuccess: () => setRevoking(null) });
+        }}
+      />
     </Card>
   );
 }

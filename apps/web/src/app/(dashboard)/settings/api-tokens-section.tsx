@@ -4,8 +4,7 @@
 // hashed). The form checks with the procedure's own zod schema and shows errors at the field.
 import { OPERATOR_ROLES, type OperatorRole } from '@eos-fleet/shared/domain';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { z } from 'zod';
+import { useState } from 'react';
 import { useCan, useMe } from '~/components/session';
 import {
   Alert,
@@ -16,9 +15,10 @@ import {
   Loading,
   Select,
   TextInput,
+  TruncatedText,
   formatTime,
 } from '~/components/ui';
-import { formText } from '~/lib/form';
+import { formNumber, formText, useZodForm } from '~/lib/form';
 import {
   API_TOKEN_MAX_DAYS,
   createApiTokenInput,
@@ -26,26 +26,11 @@ import {
 import { roleAtMost } from '~/server/services/api-tokens/role-rank';
 import { errorMessage, useTRPC } from '~/trpc/react';
 
-type FieldErrors = Partial<Record<'name' | 'role' | 'expiresInDays', string>>;
-
-function readForm(form: HTMLFormElement) {
-  const data = new FormData(form);
-  const days = formText(data, 'expiresInDays').trim();
+function readForm(data: FormData) {
   return {
     name: formText(data, 'name'),
-    role: formText(data, 'role') as OperatorRole,
-    expiresInDays: days === '' ? Number.NaN : Number(days),
-  };
-}
-
-function fieldErrorsOf(input: unknown): FieldErrors {
-  const parsed = createApiTokenInput.safeParse(input);
-  if (parsed.success) return {};
-  const { fieldErrors } = z.flattenError(parsed.error);
-  return {
-    name: fieldErrors.name?.[0],
-    role: fieldErrors.role?.[0],
-    expiresInDays: fieldErrors.expiresInDays?.[0],
+    role: formText(data, 'role'),
+    expiresInDays: formNumber(data, 'expiresInDays'),
   };
 }
 
@@ -58,8 +43,6 @@ function CreateApiTokenForm({
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [submitted, setSubmitted] = useState(false);
   const create = useMutation(
     trpc.apiTokens.create.mutationOptions({
       onSuccess: async (result, _input) => {
@@ -70,30 +53,27 @@ function CreateApiTokenForm({
   );
   const roles = OPERATOR_ROLES.filter((role) => roleAtMost(role, myRole));
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setSubmitted(true);
-    const form = event.currentTarget;
-    const input = readForm(form);
-    const found = fieldErrorsOf(input);
-    setErrors(found);
-    if (Object.values(found).some(Boolean)) return;
-    create.mutate(input, { onSuccess: () => form.reset() });
-  }
+  const form = useZodForm({
+    schema: createApiTokenInput,
+    fields: ['name', 'role', 'expiresInDays'],
+    read: readForm,
+    onValid: async (input, element) => {
+      await create.mutateAsync(input);
+      element.reset();
+      form.reset();
+    },
+  });
 
   return (
     <form
-      onSubmit={onSubmit}
-      // after a first try, errors follow the input and go away once fixed
-      onChange={(event) => submitted && setErrors(fieldErrorsOf(readForm(event.currentTarget)))}
+      {...form.formProps}
       className="grid grid-cols-1 items-start gap-3 p-4 md:grid-cols-4"
       aria-label="Create API token"
-      noValidate
     >
-      <Field label="Token name" error={errors.name}>
-        <TextInput name="name" maxLength={100} aria-invalid={Boolean(errors.name)} />
+      <Field label="Token name" error={form.errors.name}>
+        <TextInput name="name" />
       </Field>
-      <Field label="Token role" error={errors.role}>
+      <Field label="Token role" error={form.errors.role}>
         <Select name="role" defaultValue="viewer">
           {roles.map((role) => (
             <option key={role} value={role}>
@@ -102,7 +82,7 @@ function CreateApiTokenForm({
           ))}
         </Select>
       </Field>
-      <Field label={`Expires in (days, 1–${API_TOKEN_MAX_DAYS})`} error={errors.expiresInDays}>
+      <Field label={`Expires in (days, 1–${API_TOKEN_MAX_DAYS})`} error={form.errors.expiresInDays}>
         <TextInput
           name="expiresInDays"
           type="number"
@@ -110,7 +90,6 @@ function CreateApiTokenForm({
           min={1}
           max={API_TOKEN_MAX_DAYS}
           defaultValue={90}
-          aria-invalid={Boolean(errors.expiresInDays)}
         />
       </Field>
       <div className="md:pt-6">
@@ -118,9 +97,9 @@ function CreateApiTokenForm({
           Create token
         </Button>
       </div>
-      {create.error && (
+      {form.formError && (
         <div className="md:col-span-4">
-          <Alert>{errorMessage(create.error)}</Alert>
+          <Alert>{form.formError}</Alert>
         </div>
       )}
     </form>
@@ -225,14 +204,14 @@ export function ApiTokensSection() {
         </div>
       )}
       {tokens.data && tokens.data.length === 0 && (
-        <p className="px-4 pb-4 text-sm text-slate-500" data-testid="api-tokens-empty">
+        <p className="px-4 pb-4 text-sm text-slate-600" data-testid="api-tokens-empty">
           No API tokens yet.
         </p>
       )}
       {tokens.data && tokens.data.length > 0 && (
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm" data-testid="api-tokens-table">
-            <thead className="border-y border-slate-200 text-xs uppercase text-slate-500">
+            <thead className="border-y border-slate-200 text-xs uppercase text-slate-600">
               <tr>
                 <th className="px-4 py-2">Name</th>
                 <th className="px-4 py-2">Role</th>
@@ -253,21 +232,23 @@ export function ApiTokensSection() {
                   data-testid={`api-token-${token.name}`}
                 >
                   <td className="max-w-56 px-4 py-2">
-                    <div className="break-words">{token.name}</div>
-                    <code className="text-xs text-slate-500">{token.prefix}</code>
+                    <TruncatedText text={token.name} />
+                    <code className="text-xs text-slate-600">{token.prefix}</code>
                   </td>
                   <td className="px-4 py-2">
                     <Badge>{token.role}</Badge>
                   </td>
                   {seesAll && (
-                    <td className="max-w-56 break-all px-4 py-2">{token.createdBy.email}</td>
+                    <td className="max-w-56 px-4 py-2">
+                      <TruncatedText text={token.createdBy.email} />
+                    </td>
                   )}
                   <td className="px-4 py-2">{formatTime(token.expiresAt)}</td>
                   <td className="px-4 py-2">
                     {token.lastUsedAt ? (
                       <>
                         {formatTime(token.lastUsedAt)}
-                        <div className="text-xs text-slate-500">from {token.lastUsedIp}</div>
+                        <div className="text-xs text-slate-600">from {token.lastUsedIp}</div>
                       </>
                     ) : (
                       'never'

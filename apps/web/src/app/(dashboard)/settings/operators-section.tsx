@@ -1,21 +1,24 @@
 'use client';
 import { OPERATOR_ROLES, type OperatorRole } from '@eos-fleet/shared/domain';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useCan, useMe } from '~/components/session';
 import {
   Alert,
   Badge,
   Button,
   Card,
+  ConfirmDialog,
   Field,
   Loading,
   Select,
   TextInput,
+  TruncatedText,
   formatTime,
 } from '~/components/ui';
+import { formText, useZodForm } from '~/lib/form';
+import { createOperatorInput } from '~/server/services/operators/operator-inputs';
 import { errorMessage, useTRPC } from '~/trpc/react';
-import { formText } from '~/lib/form';
 
 function CreateOperatorForm({
   onCreated,
@@ -32,29 +35,33 @@ function CreateOperatorForm({
       },
     }),
   );
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    create.mutate({
-      email: formText(form, 'email'),
-      name: formText(form, 'name'),
-      role: (formText(form, 'role') || 'viewer') as OperatorRole,
-    });
-  }
+  const form = useZodForm({
+    schema: createOperatorInput,
+    fields: ['email', 'name', 'role'],
+    read: (data) => ({
+      email: formText(data, 'email').trim(),
+      name: formText(data, 'name'),
+      role: formText(data, 'role') || 'viewer',
+    }),
+    onValid: async (input, element) => {
+      await create.mutateAsync(input);
+      element.reset();
+      form.reset();
+    },
+  });
   return (
     <form
-      onSubmit={onSubmit}
-      className="grid grid-cols-1 items-end gap-3 p-4 md:grid-cols-4"
+      {...form.formProps}
+      className="grid grid-cols-1 items-start gap-3 p-4 md:grid-cols-4"
       aria-label="Add operator"
-      noValidate
     >
-      <Field label="Name">
-        <TextInput name="name" required maxLength={100} />
+      <Field label="Name" error={form.errors.name}>
+        <TextInput name="name" required />
       </Field>
-      <Field label="Email">
+      <Field label="Email" error={form.errors.email}>
         <TextInput name="email" type="email" required />
       </Field>
-      <Field label="Role">
+      <Field label="Role" error={form.errors.role}>
         <Select name="role" defaultValue="viewer">
           {OPERATOR_ROLES.map((role) => (
             <option key={role} value={role}>
@@ -63,12 +70,14 @@ function CreateOperatorForm({
           ))}
         </Select>
       </Field>
-      <Button type="submit" disabled={create.isPending}>
-        Add operator
-      </Button>
-      {create.error && (
+      <div className="md:pt-6">
+        <Button type="submit" disabled={create.isPending}>
+          Add operator
+        </Button>
+      </div>
+      {form.formError && (
         <div className="md:col-span-4">
-          <Alert>{errorMessage(create.error)}</Alert>
+          <Alert>{form.formError}</Alert>
         </div>
       )}
     </form>
@@ -97,6 +106,12 @@ export function OperatorsSection() {
     }),
   );
   const failure = changeRole.error ?? setDisabled.error ?? resetPassword.error;
+  // disabling and resetting end the operator's sessions: asked first, saying so
+  const [confirming, setConfirming] = useState<{
+    kind: 'disable' | 'reset';
+    operatorId: string;
+    email: string;
+  } | null>(null);
 
   return (
     <>
@@ -139,14 +154,14 @@ export function OperatorsSection() {
         )}
         {operators.data && (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
+            <table className="w-full table-fixed text-left text-sm">
               <thead className="border-y border-slate-200 text-xs uppercase text-slate-500">
                 <tr>
-                  <th className="px-4 py-2">Name</th>
-                  <th className="px-4 py-2">Email</th>
-                  <th className="px-4 py-2">Role</th>
-                  <th className="px-4 py-2">Since</th>
-                  {canManage && <th className="px-4 py-2">Actions</th>}
+                  <th className="w-[22%] px-4 py-2">Name</th>
+                  <th className="w-[24%] px-4 py-2">Email</th>
+                  <th className="w-32 px-4 py-2">Role</th>
+                  <th className="w-44 px-4 py-2">Since</th>
+                  {canManage && <th className="w-64 px-4 py-2">Actions</th>}
                 </tr>
               </thead>
               <tbody>
@@ -156,10 +171,13 @@ export function OperatorsSection() {
                     className="border-b border-slate-100 last:border-0"
                     data-testid={`operator-${operator.email}`}
                   >
-                    <td className="max-w-56 break-words px-4 py-2">
-                      {operator.name} {operator.disabled && <Badge tone="red">disabled</Badge>}
+                    <td className="px-4 py-2">
+                      <TruncatedText text={operator.name} />
+                      {operator.disabled && <Badge tone="red">disabled</Badge>}
                     </td>
-                    <td className="max-w-64 break-all px-4 py-2">{operator.email}</td>
+                    <td className="px-4 py-2">
+                      <TruncatedText text={operator.email} />
+                    </td>
                     <td className="px-4 py-2">
                       {canManage ? (
                         <Select
@@ -184,10 +202,16 @@ export function OperatorsSection() {
                     </td>
                     <td className="px-4 py-2">{formatTime(operator.createdAt)}</td>
                     {canManage && (
-                      <td className="space-x-2 whitespace-nowrap px-4 py-2">
+                      <td className="flex flex-wrap gap-2 px-4 py-2">
                         <Button
                           variant="secondary"
-                          onClick={() => resetPassword.mutate({ operatorId: operator.id })}
+                          onClick={() =>
+                            setConfirming({
+                              kind: 'reset',
+                              operatorId: operator.id,
+                              email: operator.email,
+                            })
+                          }
                         >
                           Reset password
                         </Button>
@@ -195,10 +219,13 @@ export function OperatorsSection() {
                           <Button
                             variant={operator.disabled ? 'secondary' : 'danger'}
                             onClick={() =>
-                              setDisabled.mutate({
-                                operatorId: operator.id,
-                                disabled: !operator.disabled,
-                              })
+                              operator.disabled
+                                ? setDisabled.mutate({ operatorId: operator.id, disabled: false })
+                                : setConfirming({
+                                    kind: 'disable',
+                                    operatorId: operator.id,
+                                    email: operator.email,
+                                  })
                             }
                           >
                             {operator.disabled ? 'Enable' : 'Disable'}
@@ -213,6 +240,29 @@ export function OperatorsSection() {
           </div>
         )}
       </Card>
+      <ConfirmDialog
+        open={confirming !== null}
+        onOpenChange={(open) => !open && setConfirming(null)}
+        title={
+          confirming?.kind === 'reset'
+            ? `Reset the password of ${confirming.email}?`
+            : `Disable ${confirming?.email ?? ''}?`
+        }
+        description={
+          confirming?.kind === 'reset'
+            ? 'Their sessions end now and they get a one-time password, shown to you once, to choose a new one.'
+            : 'Their sessions end now and they can no longer sign in until enabled again. Their API tokens stop working.'
+        }
+        confirmLabel={confirming?.kind === 'reset' ? 'Reset password' : 'Disable operator'}
+        pending={setDisabled.isPending || resetPassword.isPending}
+        onConfirm={() => {
+          if (!confirming) return;
+          const done = { onSettled: () => setConfirming(null) };
+          if (confirming.kind === 'reset')
+            resetPassword.mutate({ operatorId: confirming.operatorId }, done);
+          else setDisabled.mutate({ operatorId: confirming.operatorId, disabled: true }, done);
+        }}
+      />
     </>
   );
 }

@@ -12,7 +12,17 @@ import {
   listDeviceCommands,
   listDeviceCommandsInput,
 } from '../../services/commands/commands';
+import { listDeviceAudit, listDeviceAuditInput } from '../../services/devices/device-audit';
+import {
+  bulkInput,
+  changeDeviceLabel,
+  previewBulkAction,
+  runBulkAction,
+} from '../../services/devices/bulk-devices';
 import { listDevices, listDevicesInput } from '../../services/devices/list-devices';
+import { queryDevices } from '../../services/devices/query-devices';
+import { deviceQuerySchema } from '@eos-fleet/shared/device-filter';
+import { AppError } from '../../services/errors';
 import {
   acceptDevice,
   decommissionDevice,
@@ -44,6 +54,45 @@ export const devicesRouter = createTRPCRouter({
     .input(listDevicesInput)
     .output(deviceListOutput)
     .query(({ ctx, input }) => listDevices(ctx.service, input)),
+  /** the Devices table: filter + sort + page (packages/shared device-filter.ts), with the total */
+  page: permittedProcedure('device.read')
+    .input(deviceQuerySchema)
+    .query(({ ctx, input }) => queryDevices(ctx.service, input)),
+  /** what a bulk action would do (counts, skip reasons): the confirmation dialog */
+  bulkPreview: permittedProcedure('device.operate')
+    .input(
+      bulkInput.refine((i) => i.action.type !== 'decommission', {
+        message: 'use bulkDecommissionPreview',
+      }),
+    )
+    .query(({ ctx, input }) => previewBulkAction(ctx.service, input)),
+  bulk: permittedProcedure('device.operate')
+    .input(bulkInput)
+    .mutation(({ ctx, input }) => {
+      if (input.action.type === 'decommission')
+        throw new AppError('BAD_REQUEST', 'Decommission many devices with bulkDecommission.');
+      return runBulkAction(ctx.service, input);
+    }),
+  bulkDecommissionPreview: permittedProcedure('device.enroll')
+    .input(z.object({ target: bulkInput.shape.target }))
+    .query(({ ctx, input }) =>
+      previewBulkAction(ctx.service, { target: input.target, action: { type: 'decommission' } }),
+    ),
+  bulkDecommission: permittedProcedure('device.enroll')
+    .input(z.object({ target: bulkInput.shape.target }))
+    .mutation(({ ctx, input }) =>
+      runBulkAction(ctx.service, { target: input.target, action: { type: 'decommission' } }),
+    ),
+  /** set (value) or remove (value null) one label of one device */
+  setLabel: permittedProcedure('device.operate')
+    .input(
+      z.object({
+        deviceId: z.uuid(),
+        key: z.string().max(100),
+        value: z.string().max(100).nullable(),
+      }),
+    )
+    .mutation(({ ctx, input }) => changeDeviceLabel(ctx.service, input)),
   get: permittedProcedure('device.read')
     .meta({
       openapi: {
@@ -168,6 +217,10 @@ export const devicesRouter = createTRPCRouter({
     .input(applyImageVersionInput)
     .output(commandSummaryOutput)
     .mutation(({ ctx, input }) => applyImageVersion(ctx.service, input)),
+  /** the audit entries about this device, as sentences (newest first, a page at a time) */
+  audit: permittedProcedure('audit.read')
+    .input(listDeviceAuditInput)
+    .query(({ ctx, input }) => listDeviceAudit(ctx.service, input)),
   cancelCommand: permittedProcedure('device.operate')
     .meta({
       openapi: {

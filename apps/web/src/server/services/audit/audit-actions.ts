@@ -20,6 +20,10 @@ export const AUDIT_ACTIONS = [
   'device.rejected',
   'device.decommissioned',
   'device.updated',
+  // one entry per bulk action of the Devices table, with its counts (each device's own entries too)
+  'device.bulk_labelled',
+  'device.bulk_commanded',
+  'device.bulk_decommissioned',
   'command.created',
   'command.cancelled',
   'command.cancel_requested',

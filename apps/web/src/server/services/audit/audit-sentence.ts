@@ -124,6 +124,29 @@ const SENTENCES: Record<AuditAction, (event: AuditEventFacts) => string> = {
     const cancelled = Number(e.data?.cancelledCommands ?? 0);
     return `${actorOf(e)} decommissioned ${deviceOf(e)}${cancelled > 0 ? `, cancelling ${cancelled} command${cancelled === 1 ? '' : 's'}` : ''}`;
   },
+  'device.bulk_labelled': (e) => {
+    const changed = Number(e.data?.changed ?? 0);
+    const set = e.data?.set as Record<string, string> | undefined;
+    const what = set
+      ? `set the label ${Object.entries(set)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')} on`
+      : `removed the label ${String(e.data?.removed)} from`;
+    return `${actorOf(e)} ${what} ${changed} device${changed === 1 ? '' : 's'}`;
+  },
+  'device.bulk_commanded': (e) => {
+    const count = Number(e.data?.commanded ?? 0);
+    const kind = String(e.data?.kind);
+    const what =
+      kind === 'apply'
+        ? `apply ${typeof e.data?.version === 'string' ? e.data.version : 'a version'}`
+        : kind;
+    return `${actorOf(e)} sent ${what} to ${count} device${count === 1 ? '' : 's'}`;
+  },
+  'device.bulk_decommissioned': (e) => {
+    const count = Number(e.data?.decommissioned ?? 0);
+    return `${actorOf(e)} decommissioned ${count} device${count === 1 ? '' : 's'} at once`;
+  },
   'device.updated': (e) => {
     const rename = e.data?.name;
     if (rename && typeof rename === 'object' && 'from' in rename && 'to' in rename)

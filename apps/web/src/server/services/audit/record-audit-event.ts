@@ -2,6 +2,7 @@
 import type { Prisma } from '@eos-fleet/db';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
+import { noteChange, noteDevicesChanged, type ChangeTopic } from '../events/change-notices';
 import { AUDIT_ACTIONS } from './audit-actions';
 
 /** One of the closed list in audit-actions.ts (`entity.past_tense`). */
@@ -17,6 +18,27 @@ export type AuditEventInput = z.infer<typeof auditEventSchema>;
 
 type Tx = Pick<ServiceContext['db'], 'auditEvent'>;
 
+/** Where a change is shown besides the audit log, by what it changed (live updates). */
+const TOPIC_OF_TARGET: Partial<Record<string, ChangeTopic>> = {
+  image_version: 'catalog',
+  update_server: 'catalog',
+  image: 'catalog',
+  rollout: 'rollouts',
+  operator: 'settings',
+  api_token: 'settings',
+  enrollment_token: 'settings',
+};
+
+/** Every change is audited, so the audit write is where the dashboard hears of most of them. */
+function noteAudited(events: readonly AuditEventInput[]) {
+  noteChange('audit');
+  for (const event of events) {
+    if (event.targetType === 'device' && event.targetId) noteDevicesChanged([event.targetId]);
+    const topic = TOPIC_OF_TARGET[event.targetType];
+    if (topic) noteChange(topic);
+  }
+}
+
 export async function recordAuditEvent(
   ctx: Pick<ServiceContext, 'actor' | 'ipAddress'>,
   tx: Tx,
@@ -24,6 +46,7 @@ export async function recordAuditEvent(
 ) {
   const event = auditEventSchema.parse(input);
   const { actor } = ctx;
+  noteAudited([event]);
   return tx.auditEvent.create({
     data: {
       action: event.action,
@@ -46,6 +69,7 @@ export async function recordAuditEvents(
 ) {
   if (!inputs.length) return;
   const { actor } = ctx;
+  noteAudited(inputs);
   await tx.auditEvent.createMany({
     data: inputs.map((input) => {
       const event = auditEventSchema.parse(input);

@@ -8,19 +8,19 @@ import {
 import { z } from 'zod';
 
 const fields = {
-  name: storableText(100).trim().min(1, 'required'),
+  name: storableText(100).trim().min(1),
   /** `user@host` as devices have it under `server:` in /etc/os-update.yml */
-  sshTarget: sshDestinationSchema.refine((target) => target.includes('@'), 'expected user@host'),
-  sshPort: z.int('expected a whole number').min(1, 'at least 1').max(65535, 'at most 65535'),
+  sshTarget: sshDestinationSchema.refine(
+    (target) => target.includes('@'),
+    'Must be user@host, the account devices sign in as and the host',
+  ),
+  sshPort: z.int().min(1).max(65535),
   httpUrl: httpUrlSchema.pipe(storableText(2048)),
   /** the server's `catalogToken`; sealed at once, never shown again */
   catalogToken: storableText(512)
-    .min(16, 'the update server requires at least 16 characters')
-    .refine((token) => !/\s/.test(token), 'no spaces'),
-  maxConcurrentApplies: z
-    .int('expected a whole number')
-    .min(1, 'at least 1')
-    .max(10_000, 'at most 10,000'),
+    .min(16, 'At least 16 characters (the update server requires them)')
+    .refine((token) => !/\s/.test(token), 'Must not contain spaces'),
+  maxConcurrentApplies: z.int().min(1).max(10_000),
 };
 
 export const createUpdateServerInput = z.object({
@@ -45,7 +45,7 @@ export const labelImageVersionInput = z.object({
   /** empty: no label (the hash prefix names it) */
   label: storableText(64)
     .trim()
-    .regex(/^[A-Za-z0-9._+~ -]*$/, 'letters, digits, space and . _ + ~ - only'),
+    .regex(/^[A-Za-z0-9._+~ -]*$/, 'Only letters, digits, spaces and . _ + ~ -'),
 });
 
 export const flagImageVersionInput = z.object({ imageVersionId: z.uuid(), value: z.boolean() });

@@ -90,7 +90,9 @@ describe('the catalog: update servers, polling, versions, apply by version', () 
       }),
     );
     expect(bad.code).toBe('BAD_REQUEST');
-    expect(bad.message).toMatch(/sshPort.*65535/s);
+    expect(bad.message).toMatch(/sshPort: At most 65,535/);
+    // the field errors are in words too, for the form to show at the field
+    expect(bad.message).toMatch(/sshTarget: Must be user@host/);
     const shortToken = await failure(
       app.callerFor(admin).catalog.addUpdateServer({
         name: 'x',
@@ -191,6 +193,103 @@ describe('the catalog: update servers, polling, versions, apply by version', () 
     });
     release();
     await held;
+  });
+
+  it('an edit changes what it names, keeps the sealed token unless one replaces it, and the audit says what changed', async () => {
+    const caller = app.callerFor(admin);
+    await expect(
+      app.callerFor(operator).catalog.editUpdateServer({ updateServerId: serverId, sshPort: 2 }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const tooLong = await failure(
+      caller.catalog.editUpdateServer({ updateServerId: serverId, name: 'n'.repeat(101) }),
+    );
+    expect(tooLong).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(tooLong.message).toMatch(/name: At most 100 characters \(this has 101\)/);
+    const before = await app.db.updateServer.findUniqueOrThrow({ where: { id: serverId } });
+    const since = new Date();
+
+    // no token in the edit: the sealed one stays, byte for byte
+    await caller.catalog.editUpdateServer({
+      updateServerId: serverId,
+      name: 'lab-renamed',
+      sshTarget: 'root@127.0.0.1',
+      maxConcurrentApplies: 7,
+    });
+    const kept = await app.db.updateServer.findUniqueOrThrow({ where: { id: serverId } });
+    expect(kept).toMatchObject({
+      name: 'lab-renamed',
+      sshTarget: 'root@127.0.0.1',
+      sshPort: before.sshPort,
+      maxConcurrentApplies: 7,
+      catalogTokenSealed: before.catalogTokenSealed,
+    });
+    const [edited] = await app.db.auditEvent.findMany({
+      where: { action: 'update_server.updated', targetId: serverId, createdAt: { gte: since } },
+    });
+    expect(edited?.data).toEqual({
+      name: 'lab-renamed',
+      changed: {
+        name: { from: before.name, to: 'lab-renamed' },
+        sshTarget: { from: before.sshTarget, to: 'root@127.0.0.1' },
+        maxConcurrentApplies: { from: before.maxConcurrentApplies, to: 7 },
+      },
+    });
+
+    // a new token is sealed anew (never stored or audited in the clear), the old one is gone
+    const replacement = 'replacement-token-0123456789';
+    await caller.catalog.editUpdateServer({ updateServerId: serverId, catalogToken: replacement });
+    const replaced = await app.db.updateServer.findUniqueOrThrow({ where: { id: serverId } });
+    expect(replaced.catalogTokenSealed).not.toBe(before.catalogTokenSealed);
+    expect(replaced.catalogTokenSealed).not.toContain(replacement);
+    expect(openCatalogToken(APP_SECRET, replaced.catalogTokenSealed ?? '')).toBe(replacement);
+    const events = await app.db.auditEvent.findMany({
+      where: { action: 'update_server.updated', targetId: serverId, createdAt: { gte: since } },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(events.at(-1)?.data).toMatchObject({ catalogToken: 'replaced', changed: {} });
+    expect(JSON.stringify(events.map((event) => event.data))).not.toContain(replacement);
+    // a name taken by another server is refused at the name field
+    const other = await caller.catalog.addUpdateServer({
+      name: 'other',
+      sshTarget: 'a@b',
+      httpUrl: 'http://127.0.0.1:1',
+      catalogToken: TOKEN,
+    });
+    const taken = await caller.catalog
+      .editUpdateServer({ updateServerId: serverId, name: 'other' })
+      .then(
+        () => null,
+        (error: unknown) => error as { code: string; cause?: { field?: string } },
+      );
+    expect(taken).toMatchObject({ code: 'CONFLICT', cause: { field: 'name' } });
+    await caller.catalog.removeUpdateServer({ updateServerId: other.id });
+
+    // back as it was
+    await caller.catalog.editUpdateServer({
+      updateServerId: serverId,
+      name: before.name,
+      sshTarget: before.sshTarget,
+      maxConcurrentApplies: before.maxConcurrentApplies,
+      catalogToken: TOKEN,
+    });
+    expect(await caller.catalog.pollNow({ updateServerId: serverId })).toMatchObject({
+      reachable: true,
+    });
+  });
+
+  it('names each version by the image’s own os-release version until an operator labels it', async () => {
+    const images = await app.callerFor(viewer).catalog.images();
+    const byHash = new Map(
+      images.flatMap((image) => image.versions).map((v) => [v.rootPrefixHash, v]),
+    );
+    expect(byHash.get(fleet.v1.rootPrefixHash)).toMatchObject({
+      osVersion: '1.0.0',
+      label: '1.0.0',
+    });
+    expect(byHash.get(fleet.v2.rootPrefixHash)).toMatchObject({
+      osVersion: '2.0.0',
+      label: '2.0.0',
+    });
   });
 
   it('a wrong token, a redirect, a huge answer and a dead server are errors in words; the last catalog stays, marked stale', async () => {
@@ -321,6 +420,9 @@ describe('the catalog: update servers, polling, versions, apply by version', () 
         (await failure(caller.catalog.labelVersion({ imageVersionId: labV2.id, label: 'a\u0000' })))
           .code,
       ).toBe('BAD_REQUEST');
+      // the image's own version named it; an operator may clear and set it
+      expect(labV2.label).toBe('2.0.0');
+      await caller.catalog.labelVersion({ imageVersionId: labV2.id, label: '' });
       await caller.catalog.labelVersion({ imageVersionId: labV2.id, label: '2.0.0' });
 
       await caller.catalog.setRecommended({ imageVersionId: labV2.id, value: true });
@@ -352,6 +454,7 @@ describe('the catalog: update servers, polling, versions, apply by version', () 
         })
       ).map((event) => event.action);
       expect(actions).toEqual([
+        'image_version.labelled',
         'image_version.labelled',
         'image_version.recommended',
         'image_version.recommended',
@@ -397,9 +500,8 @@ describe('the catalog: update servers, polling, versions, apply by version', () 
         outOfDate: false,
         registeredUpdateServer: { id: secondId, name: 'edge' },
       });
-      expect(row(onV2.id)?.runningVersion).toBe(
-        `${FLEET_IMAGE_NAME} ${fleet.v2.rootPrefixHash.slice(0, 12)}`,
-      );
+      // (the edge's copy is named by the image's own os-release version: nobody labelled it)
+      expect(row(onV2.id)?.runningVersion).toBe(`${FLEET_IMAGE_NAME} 2.0.0`);
       expect(row(unknown.id)).toMatchObject({
         runningVersion: 'unknown build',
         registeredUpdateServer: null,

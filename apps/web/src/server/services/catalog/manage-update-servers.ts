@@ -37,7 +37,9 @@ export async function createUpdateServer(
     });
   } catch (error) {
     if (nameTaken(error))
-      throw new AppError('CONFLICT', `An update server named "${data.name}" exists already.`);
+      throw new AppError('CONFLICT', `An update server named "${data.name}" exists already.`, {
+        field: 'name',
+      });
     throw error;
   }
 }
@@ -80,7 +82,9 @@ export async function updateUpdateServer(
     });
   } catch (error) {
     if (nameTaken(error))
-      throw new AppError('CONFLICT', `An update server named "${changes.name}" exists already.`);
+      throw new AppError('CONFLICT', `An update server named "${changes.name}" exists already.`, {
+        field: 'name',
+      });
     throw error;
   }
 }

@@ -4,6 +4,7 @@
 // last known catalog (marked stale: reachable false, lastSuccessAt older than lastPolledAt).
 import type { Db } from '@eos-fleet/db';
 import { AppError } from '../errors';
+import { noteChange } from '../events/change-notices';
 import {
   CATALOG_TIMEOUT_MS,
   CatalogFetchError,
@@ -50,7 +51,7 @@ export async function pollUpdateServer(
   options: PollOptions,
 ): Promise<PollOutcome> {
   const timeoutMs = options.timeoutMs ?? CATALOG_TIMEOUT_MS;
-  return db.$transaction(
+  const outcome = await db.$transaction(
     async (tx) => {
       const lockKey = `eos-fleet.catalog-poll:${serverId}`;
       if (options.wait) {
@@ -116,6 +117,8 @@ export async function pollUpdateServer(
     // the fetch runs inside: the transaction must outlive its timeout
     { timeout: timeoutMs + 20_000, maxWait: options.wait ? timeoutMs + 20_000 : 5_000 },
   );
+  if (outcome.outcome === 'polled') noteChange('catalog');
+  return outcome;
 }
 
 /** Images and versions as the catalog lists them; the rest age out (kept, no longer offered). */

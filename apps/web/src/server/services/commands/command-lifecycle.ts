@@ -30,12 +30,14 @@ import {
   type CommandKind,
   type CommandState,
 } from '@eos-fleet/shared/domain';
+import type { UpdateState } from '@eos-fleet/shared/device-filter';
 import type { ProgressFrame, ResultFrame } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import type { AuditAction } from '../audit/audit-actions';
 import { recordAuditEvents } from '../audit/record-audit-event';
 import { SYSTEM_ACTOR, type Actor } from '../context';
 import { AppError } from '../errors';
+import { noteCommandsChanged } from '../events/change-notices';
 import { fromPrismaKind, toPrismaKind } from './command-kinds';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -99,6 +101,8 @@ async function transition(
   await tx.commandEvent.create({
     data: { commandId, state: to, message: options.message, data: options.data },
   });
+  noteCommandsChanged(row.deviceId);
+  await followUpdateState(tx, [row]);
   return row;
 }
 
@@ -118,7 +122,39 @@ async function transitionMany(
     await tx.commandEvent.createMany({
       data: rows.map((row) => ({ commandId: row.id, state: to, message: options.message })),
     });
+  for (const row of rows) noteCommandsChanged(row.deviceId);
+  await followUpdateState(tx, rows);
   return rows;
+}
+
+// ---------------------------------------------------------------------------- update state
+// device.updateState mirrors the device's newest apply or rollback (packages/shared
+// device-filter.ts UPDATE_STATES), written here with the command's own change so the Devices
+// table filters on a column, never on a scan of commands. `in_progress` past updateDeadlineAt
+// reads as stuck (the query compares with now()).
+
+const UPDATE_KINDS: readonly string[] = ['apply', 'rollback'];
+
+export function updateStateOf(state: CommandState): UpdateState {
+  if (state === 'timed_out') return 'stuck';
+  if (state === 'failed' || state === 'rolled_back') return 'failed';
+  if (state === 'succeeded' || state === 'cancelled') return state;
+  return 'in_progress';
+}
+
+async function followUpdateState(
+  tx: Tx,
+  rows: readonly Pick<CommandRow, 'id' | 'deviceId' | 'kind' | 'state' | 'deadlineAt'>[],
+) {
+  const updates = rows.filter((row) => UPDATE_KINDS.includes(row.kind));
+  if (!updates.length) return;
+  // only while it is the device's newest: an older command's late result changes nothing
+  await tx.$executeRaw`
+    UPDATE "device" d SET "updateState" = c."state"::"DeviceUpdateState", "updateStateAt" = ${new Date()}::timestamptz,
+      "updateDeadlineAt" = c."deadlineAt"
+    FROM unnest(${updates.map((r) => r.id)}::uuid[], ${updates.map((r) => updateStateOf(r.state))}::text[],
+      ${updates.map((r) => r.deadlineAt)}::timestamptz[]) AS c("id", "state", "deadlineAt")
+    WHERE d."updateCommandId" = c."id"`;
 }
 
 /** An event that changes no state, from a device frame: capped per command. */
@@ -206,7 +242,8 @@ export async function enqueueCommand(
   },
   now = new Date(),
 ): Promise<CommandRow> {
-  return tx.command.create({
+  noteCommandsChanged(input.deviceId);
+  const command = await tx.command.create({
     data: {
       deviceId: input.deviceId,
       kind: toPrismaKind(input.kind),
@@ -217,6 +254,63 @@ export async function enqueueCommand(
       events: { create: { state: 'queued', message: `queued by ${input.actorLabel}` } },
     },
   });
+  if (UPDATE_KINDS.includes(command.kind))
+    await tx.device.update({
+      where: { id: command.deviceId },
+      data: {
+        updateCommandId: command.id,
+        updateState: 'in_progress',
+        updateStateAt: now,
+        updateDeadlineAt: command.deadlineAt,
+      },
+    });
+  return command;
+}
+
+/**
+ * The same for many devices at once (bulk actions): one statement per table, not one per device.
+ * Each device gets its own params (apply's pinned content is the same, its deadline too).
+ */
+export async function enqueueCommands(
+  tx: Tx,
+  input: {
+    deviceIds: readonly string[];
+    kind: CommandKind;
+    params: Prisma.InputJsonValue;
+    createdById: string | null;
+    actorLabel: string;
+  },
+  now = new Date(),
+): Promise<{ id: string; deviceId: string }[]> {
+  if (!input.deviceIds.length) return [];
+  const kind = toPrismaKind(input.kind);
+  const deadlineAt = new Date(now.getTime() + QUEUED_COMMAND_TTL_MS);
+  const rows = await tx.command.createManyAndReturn({
+    data: input.deviceIds.map((deviceId) => ({
+      deviceId,
+      kind,
+      params: input.params,
+      deadlineAt,
+      createdById: input.createdById,
+    })),
+    select: { id: true, deviceId: true },
+  });
+  for (const row of rows) noteCommandsChanged(row.deviceId);
+  await tx.commandEvent.createMany({
+    data: rows.map((row) => ({
+      commandId: row.id,
+      state: 'queued' as const,
+      message: `queued by ${input.actorLabel}`,
+    })),
+  });
+  if (UPDATE_KINDS.includes(kind))
+    await tx.$executeRaw`
+      UPDATE "device" d SET "updateCommandId" = c."id", "updateState" = 'in_progress',
+        "updateStateAt" = ${now}::timestamptz, "updateDeadlineAt" = ${deadlineAt}::timestamptz
+      FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.deviceId)}::uuid[])
+        AS c("id", "deviceId")
+      WHERE d."id" = c."deviceId"`;
+  return rows;
 }
 
 /**
@@ -336,6 +430,7 @@ export async function recordCommandAck(
     const command = await ownCommand(tx, deviceId, commandId);
     if (!command) return false;
     if (command.ackedAt) return true;
+    noteCommandsChanged(deviceId);
     await tx.command.updateMany({
       where: { id: commandId, ackedAt: null },
       data: { ackedAt: new Date() },
@@ -389,6 +484,7 @@ export async function recordCommandProgress(
     returning old.previous, c.state::text as state, c."deviceNotes"`;
   const row = updated[0];
   if (!row) return (await ownCommand(db, deviceId, frame.commandId)) !== null; // finished: ignored
+  noteCommandsChanged(deviceId); // the progress on the row (coalesced: see change-notices.ts)
   if (row.previous === frame.phase) return true;
   const next = PHASE_STATES[frame.phase];
   const forward = next !== undefined && TRANSITIONS[row.state].includes(next);
@@ -442,6 +538,7 @@ export async function recordCommandResult(
     for (let attempt = 0; attempt < 3; attempt++) {
       const command = await ownCommand(tx, deviceId, frame.commandId);
       if (!command) return 'unknown';
+      noteCommandsChanged(deviceId);
       const stored = command.result as StoredResult | null;
       const truth = stateOfResult(frame);
       const summary = {
@@ -559,7 +656,11 @@ export async function cancelOrRequestCancel(
  * A decommissioned device is refused from now on: nothing it was to run will report. Queued
  * commands are cancelled outright; delivered ones too, saying that it may have run them.
  */
-export async function cancelForDecommission(tx: Tx, deviceId: string): Promise<number> {
+export async function cancelForDecommission(
+  tx: Tx,
+  deviceIds: string | readonly string[],
+): Promise<number> {
+  const deviceId = typeof deviceIds === 'string' ? deviceIds : { in: [...deviceIds] };
   const now = new Date();
   const set = { completedAt: now, errorCode: 'cancelled', error: 'device decommissioned' };
   const queued = await transitionMany(tx, { deviceId }, 'cancelled', {

@@ -2,7 +2,7 @@
 // list a device's history page by page, read one command in full. A command's state is written
 // only by command-lifecycle.ts; the gateway delivers it and feeds the device's frames to it.
 import type { Prisma } from '@eos-fleet/db';
-import { COMMAND_KINDS } from '@eos-fleet/shared/domain';
+import { COMMAND_KINDS, type CommandState } from '@eos-fleet/shared/domain';
 import { commandSchema, describeIssues } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
@@ -10,6 +10,7 @@ import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
 import { fromPrismaKind } from './command-kinds';
+import { transferOf, type CommandProgress } from './command-transfer';
 import {
   cancelOrRequestCancel,
   enqueueCommand,
@@ -43,7 +44,7 @@ export async function createCommand(
   return ctx.db.$transaction(async (tx) => {
     const device = await tx.device.findUnique({
       where: { id: deviceId },
-      select: { status: true, name: true },
+      select: { status: true, name: true, rootPrefixHash: true, activeSlot: true },
     });
     if (!device) throw new AppError('NOT_FOUND', 'No such device.');
     if (device.status !== 'accepted')
@@ -63,7 +64,14 @@ export async function createCommand(
       action: 'command.created',
       targetType: 'device',
       targetId: deviceId,
-      data: { commandId: command.id, kind, device: device.name },
+      // what ran where when it was sent: the device page infers the inactive slot's content from it
+      data: {
+        commandId: command.id,
+        kind,
+        device: device.name,
+        rootPrefixHash: device.rootPrefixHash,
+        activeSlot: device.activeSlot,
+      },
     });
     await publishFleetEvent(tx, { type: 'command.queued', deviceId, commandId: command.id });
     return toCommandSummary({ ...command, _count: { events: 1 } });
@@ -120,8 +128,20 @@ export async function listDeviceCommands(
     include: { _count: { select: { events: true } } },
   });
   const page = rows.slice(0, limit);
+  // each state change with its time, for the timeline (a handful per command: the lifecycle
+  // writes one per transition)
+  const changes = page.length
+    ? await ctx.db.commandEvent.findMany({
+        where: { commandId: { in: page.map((row) => row.id) }, state: { not: null } },
+        orderBy: { id: 'asc' },
+        select: { commandId: true, state: true, data: true, createdAt: true },
+      })
+    : [];
+  const changesOf = new Map<string, typeof changes>();
+  for (const change of changes)
+    changesOf.set(change.commandId, [...(changesOf.get(change.commandId) ?? []), change]);
   return {
-    items: page.map(toCommandSummary),
+    items: page.map((row) => toCommandSummary(row, changesOf.get(row.id) ?? [])),
     nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
   };
 }
@@ -136,7 +156,10 @@ export async function getCommand(ctx: Pick<ServiceContext, 'db'>, input: { comma
   if (!row) throw new AppError('NOT_FOUND', 'No such command.');
   const result = row.result as { output?: string | null } | null;
   return {
-    ...toCommandSummary(row),
+    ...toCommandSummary(
+      row,
+      row.events.filter((event) => event.state !== null),
+    ),
     output: result?.output ?? null,
     events: row.events.map((event) => ({
       id: event.id.toString(),
@@ -150,21 +173,28 @@ export async function getCommand(ctx: Pick<ServiceContext, 'db'>, input: { comma
 
 type CommandRow = Prisma.CommandGetPayload<object> & { _count: { events: number } };
 
-export function toCommandSummary(row: CommandRow) {
+interface StateChange {
+  state: CommandState | null;
+  data: unknown;
+  createdAt: Date;
+}
+
+export function toCommandSummary(row: CommandRow, stateChanges: readonly StateChange[] = []) {
   const result = row.result as { data?: Record<string, unknown> | null } | null;
+  const progress = row.progress as CommandProgress | null;
   return {
     id: row.id,
     deviceId: row.deviceId,
     kind: fromPrismaKind(row.kind),
     params: row.params as Record<string, unknown>,
     state: row.state,
-    progress: row.progress as {
-      phase: string;
-      bytesWritten?: number;
-      totalBytes?: number;
-      message?: string;
-      at: string;
-    } | null,
+    progress,
+    /** an apply's write of the inactive slot: percent, rate, time left (null when not writing) */
+    transfer: row.completedAt ? null : transferOf(progress, row.params, stateChanges),
+    /** every state the command entered, oldest first */
+    stateChanges: stateChanges.flatMap((change) =>
+      change.state ? [{ state: change.state, at: change.createdAt }] : [],
+    ),
     resultData: result?.data ?? null,
     errorCode: row.errorCode,
     error: row.error,

@@ -4,6 +4,7 @@
 // heartbeat.
 import type { Inventory } from '@eos-fleet/shared/protocol/index';
 import type { ServiceContext } from '../context';
+import { noteChange, noteDevicesChanged } from '../events/change-notices';
 import { inventoryColumns } from './inventory-columns';
 
 type Db = ServiceContext['db'];
@@ -48,6 +49,12 @@ export async function flushPresence(
         or excluded."gatewayId" is distinct from device_presence."gatewayId"
         or excluded."connectedAt" is not null
         or excluded."lastSeenAt" >= device_presence."lastSeenAt" + ${LAST_SEEN_RESOLUTION_SECONDS} * interval '1 second')`;
+  // the dashboard hears of connections and disconnections, not of each heartbeat
+  noteDevicesChanged(
+    updates
+      .filter((update) => update.connectedAt || !update.online)
+      .map((update) => update.deviceId),
+  );
 }
 
 export async function flushInventories(
@@ -86,6 +93,7 @@ export async function flushInventories(
       arch text, profile text, "osRelease" jsonb, "bootId" text, "commitPending" boolean, flakes jsonb,
       "stateDiskFree" text, "agentVersion" text)
     where d.id = r.id`;
+  noteDevicesChanged(reports.map((report) => report.deviceId));
 }
 
 /** On shutdown a gateway marks every device it held offline (they reconnect elsewhere). */
@@ -94,4 +102,5 @@ export async function markGatewayOffline(db: Db, gatewayId: string): Promise<voi
     where: { gatewayId, online: true },
     data: { online: false },
   });
+  noteChange('devices', 'device:*');
 }

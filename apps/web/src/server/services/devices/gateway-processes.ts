@@ -8,6 +8,7 @@
 // late with a renewal by up to H/3 before it is taken for dead; if it is, its next heartbeat
 // writes its devices online again (report-batcher writes a presence change at once).
 import type { Db } from '@eos-fleet/db';
+import { noteChange } from '../events/change-notices';
 
 export const LEASE_RENEWALS_PER_HEARTBEAT = 3;
 
@@ -35,6 +36,7 @@ export async function renewGatewayLease(
   await db.$executeRaw`
     delete from gateway_process
     where "expiresAt" < now() at time zone 'utc' - ${FORGET_AFTER_SECONDS} * interval '1 second'`;
+  if (reaped) noteChange('devices', 'device:*');
   return { reaped };
 }
 

@@ -1,6 +1,7 @@
 // Operator decisions about a device: accept, reject, decommission, rename, label. Each writes one
 // audit event and tells every gateway process (accept opens the pending session; reject and
 // decommission close the socket at once).
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
@@ -9,6 +10,8 @@ import { cancelForDecommission } from '../commands/command-lifecycle';
 import { AppError } from '../errors';
 import { publishFleetEvent } from '../events/fleet-events';
 import { resolveDeviceVersions } from '../catalog/resolve-device-versions';
+import type { OsRelease } from '@eos-fleet/shared/protocol/index';
+import { deviceSlots } from './device-slots';
 import { isOnline, versionFields } from './list-devices';
 
 const deviceIdInput = z.object({ deviceId: z.uuid() });
@@ -134,23 +137,29 @@ export async function getDevice(
     include: { presence: true, enrollmentToken: { select: { name: true } } },
   });
   if (!device) throw new AppError('NOT_FOUND', 'No such device.');
-  const versions = await resolveDeviceVersions(ctx, [device]);
+  const [versions, slots] = await Promise.all([
+    resolveDeviceVersions(ctx, [device]),
+    deviceSlots(ctx, device),
+  ]);
   return {
     ...versionFields(versions.get(device.id)),
     id: device.id,
     name: device.name,
     status: device.status,
+    publicKeyFingerprint: publicKeyFingerprint(device.publicKey),
     labels: device.labels as Record<string, string>,
     online: isOnline(device.presence),
     lastSeenAt: device.presence?.lastSeenAt ?? device.lastSeenAt,
     connectedAt: device.presence?.connectedAt ?? null,
     rootPrefixHash: device.rootPrefixHash,
     activeSlot: device.activeSlot,
+    /** each A/B slot: what it holds when known, and how we know */
+    slots,
     slotSize: device.slotSize === null ? null : Number(device.slotSize),
     imageName: device.imageName,
     arch: device.arch,
     profile: device.profile,
-    osRelease: device.osRelease as Record<string, string> | null,
+    osRelease: device.osRelease as OsRelease | null,
     bootId: device.bootId,
     commitPending: device.commitPending,
     flakes: device.flakes as {
@@ -167,4 +176,10 @@ export async function getDevice(
     acceptedAt: device.acceptedAt,
     inventoryAt: device.inventoryAt,
   };
+}
+
+/** `SHA256:` and the unpadded base64 of sha256 over the raw 32-byte Ed25519 key. */
+export function publicKeyFingerprint(publicKeyBase64: string): string {
+  const digest = createHash('sha256').update(Buffer.from(publicKeyBase64, 'base64')).digest();
+  return `SHA256:${digest.toString('base64').replace(/=+$/, '')}`;
 }

@@ -2,11 +2,11 @@
 // so a fast hash is enough and lets the gateway find it by hash). Optional expiry, use limit,
 // labels to put on enrolled devices, and auto-accept.
 import { createHash, randomBytes } from 'node:crypto';
-import { storableText } from '@eos-fleet/shared/protocol/index';
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
+import { createEnrollmentTokenInput, labelsSchema, type Labels } from './enrollment-token-input';
 
 export const TOKEN_PREFIX = 'eft_';
 
@@ -14,35 +14,7 @@ export function hashEnrollmentToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export const labelsSchema = z
-  .record(
-    z
-      .string()
-      .regex(
-        /^[a-z0-9]([a-z0-9._/-]{0,62}[a-z0-9])?$/,
-        'label keys: lower-case letters, digits, . _ / -',
-      ),
-    z
-      .string()
-      .max(63)
-      .regex(/^[A-Za-z0-9._-]*$/, 'label values: letters, digits, . _ -'),
-  )
-  .refine((labels) => Object.keys(labels).length <= 32, 'at most 32 labels');
-export type Labels = z.infer<typeof labelsSchema>;
-
-export const createEnrollmentTokenInput = z.object({
-  name: storableText(100).trim().min(1, 'required'),
-  labels: labelsSchema.default({}),
-  autoAccept: z.boolean().default(false),
-  /** hours until it expires; none: never */
-  expiresInHours: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 365)
-    .optional(),
-  maxUses: z.number().int().min(1).max(1_000_000).optional(),
-});
+export { createEnrollmentTokenInput, labelsSchema, type Labels };
 
 export async function createEnrollmentToken(
   ctx: ServiceContext,

@@ -34,3 +34,10 @@ export async function publishFleetEvent(tx: RawExecutor, event: FleetEvent): Pro
   const payload = JSON.stringify(fleetEventSchema.parse(event));
   await tx.$executeRaw`select pg_notify(${FLEET_EVENTS_CHANNEL}, ${payload})`;
 }
+
+/** Many at once, in one statement (bulk actions): each is still its own notification. */
+export async function publishFleetEvents(tx: RawExecutor, events: readonly FleetEvent[]) {
+  if (!events.length) return;
+  const payloads = events.map((event) => JSON.stringify(fleetEventSchema.parse(event)));
+  await tx.$executeRaw`select pg_notify(${FLEET_EVENTS_CHANNEL}, payload) from unnest(${payloads}::text[]) as payload`;
+}

@@ -1,16 +1,12 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
 import { beginAttempt, PASSWORD_CHANGE_LIMITS, settleAttempt } from './auth-attempts';
-import { CREDENTIAL_PROVIDER, hashPassword, passwordSchema, verifyPassword } from './passwords';
+import { changeOwnPasswordInput } from './operator-inputs';
+import { CREDENTIAL_PROVIDER, hashPassword, verifyPassword } from './passwords';
 
-export const changeOwnPasswordInput = z
-  .object({ currentPassword: z.string().min(1, 'required').max(128), newPassword: passwordSchema })
-  .refine((input) => input.currentPassword !== input.newPassword, {
-    message: 'must differ from the current password',
-    path: ['newPassword'],
-  });
+export { changeOwnPasswordInput };
 
 /**
  * The signed-in operator sets a new password; their other sessions end. Wrong current passwords
@@ -47,7 +43,9 @@ export async function changeOwnPassword(
     !(await verifyPassword({ hash: account.password, password: currentPassword }))
   ) {
     await settleAttempt(ctx.db, attempt.attemptId, 'failed', PASSWORD_CHANGE_LIMITS);
-    throw new AppError('BAD_REQUEST', 'The current password is wrong.');
+    throw new AppError('BAD_REQUEST', 'The current password is wrong.', {
+      field: 'currentPassword',
+    });
   }
   const hash = await hashPassword(newPassword);
   await ctx.db.$transaction(async (tx) => {

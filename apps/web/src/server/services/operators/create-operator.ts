@@ -1,27 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { OPERATOR_ROLES } from '@eos-fleet/shared/domain';
-import { storableText } from '@eos-fleet/shared/protocol/index';
-import { z } from 'zod';
+import { type OPERATOR_ROLES } from '@eos-fleet/shared/domain';
+import { type z } from 'zod';
 import { recordAuditEvent } from '../audit/record-audit-event';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
-import {
-  CREDENTIAL_PROVIDER,
-  generateOneTimePassword,
-  hashPassword,
-  passwordSchema,
-} from './passwords';
+import { CREDENTIAL_PROVIDER, generateOneTimePassword, hashPassword } from './passwords';
+import { createOperatorInput } from './operator-inputs';
 
-export const createOperatorInput = z.object({
-  email: z
-    .email()
-    .max(254)
-    .transform((email) => email.toLowerCase()),
-  name: storableText(100).trim().min(1, 'required'),
-  role: z.enum(OPERATOR_ROLES),
-  /** omitted: a one-time password is generated and must be changed at first sign-in */
-  password: passwordSchema.optional(),
-});
+export { createOperatorInput };
 export type CreateOperatorInput = z.input<typeof createOperatorInput>;
 
 export async function createOperator(ctx: ServiceContext, input: CreateOperatorInput) {
@@ -30,7 +16,9 @@ export async function createOperator(ctx: ServiceContext, input: CreateOperatorI
   const passwordHash = await hashPassword(password ?? oneTimePassword ?? '');
   const existing = await ctx.db.operator.findUnique({ where: { email }, select: { id: true } });
   if (existing)
-    throw new AppError('CONFLICT', `An operator with the email ${email} already exists.`);
+    throw new AppError('CONFLICT', `An operator with the email ${email} already exists.`, {
+      field: 'email',
+    });
   const id = randomUUID();
   const operator = await ctx.db.$transaction(async (tx) => {
     const created = await tx.operator.create({

@@ -1,13 +1,8 @@
 // Operator passwords: better-auth's scrypt hashes, so its sign-in verifies what we store here.
 import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from 'better-auth/crypto';
-import { z } from 'zod';
 
-export const MIN_PASSWORD_LENGTH = 10;
-export const passwordSchema = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(128, 'at most 128 characters');
+export { MIN_PASSWORD_LENGTH, passwordSchema } from './operator-inputs';
 
 /** better-auth's provider id for email + password accounts */
 export const CREDENTIAL_PROVIDER = 'credential';

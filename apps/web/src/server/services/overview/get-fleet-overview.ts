@@ -1,27 +1,31 @@
 import type { ServiceContext } from '../context';
+import { getActiveRollouts } from './active-rollouts';
+import { countUpdateServersWithErrors, getFleetCounters } from './fleet-counters';
+import { getVersionsByImageName } from './fleet-versions';
+import { getOnlineHistory } from './online-samples';
+import { getUpdateOutcomesPerDay } from './update-outcomes';
 
-/** The numbers on the Overview page, in one round of cheap aggregate queries. */
+/** Everything on the Overview page, in one round of cheap aggregate queries. */
 export async function getFleetOverview(ctx: Pick<ServiceContext, 'db'>) {
-  const [byStatus, online, updateServers, images, activeRollouts, recentEvents] = await Promise.all(
-    [
+  const [byStatus, counters, updateServersWithErrors, versions, onlineHistory, outcomes, rollouts] =
+    await Promise.all([
       ctx.db.device.groupBy({ by: ['status'], _count: { _all: true } }),
-      ctx.db.devicePresence.count({ where: { online: true, device: { status: 'accepted' } } }),
-      ctx.db.updateServer.count(),
-      ctx.db.imageVersion.count({ where: { available: true } }),
-      ctx.db.rollout.count({ where: { state: { in: ['scheduled', 'running', 'paused'] } } }),
-      ctx.db.auditEvent.count({
-        where: { createdAt: { gte: new Date(Date.now() - 24 * 3600 * 1000) } },
-      }),
-    ],
-  );
+      getFleetCounters(ctx),
+      countUpdateServersWithErrors(ctx),
+      getVersionsByImageName(ctx),
+      getOnlineHistory(ctx),
+      getUpdateOutcomesPerDay(ctx),
+      getActiveRollouts(ctx),
+    ]);
   const devices = { pending: 0, accepted: 0, rejected: 0, decommissioned: 0 };
   for (const row of byStatus) devices[row.status] = row._count._all;
   return {
+    /** devices by status, decommissioned included */
     devices,
-    online,
-    updateServers,
-    imageVersions: images,
-    activeRollouts,
-    auditEventsLast24h: recentEvents,
+    counters: { ...counters, updateServersWithErrors },
+    versions,
+    onlineHistory,
+    updateOutcomes: outcomes,
+    rollouts,
   };
 }
