@@ -19,7 +19,7 @@ test('2.0.0 picked from the version list goes to three devices selected by label
   // the devices still on 1.0.0 (the demo's three auto-accepted devices)
   await page.goto(`${fleetUrl}/devices`);
   const rows = page.locator('[data-testid^="device-row-"]');
-  const versionFilter = page.getByLabel('Version', { exact: true });
+  const versionFilter = page.getByTestId('device-filters').getByLabel('Version');
   await expect(versionFilter.locator('option', { hasText: '1.0.0' }).first()).toBeAttached({
     timeout: 30_000,
   });
