@@ -1,0 +1,103 @@
+// The fleet's durable jobs, on pg-boss (its own schema `pgboss` in the fleet's database).
+//
+// Why pg-boss rather than a timer loop in every process or graphile-worker: the work here is
+// "once per interval fleet-wide" (the command deadline sweep), "at most one at a time per key"
+// (a rollout's tick) and "later, surviving a restart" (soak ends, window openings, retry backoff).
+// pg-boss gives all three on the PostgreSQL we already run: queue policies (`stately`: at most one
+// queued and one active job per singleton key, enforced by a unique index, so N processes sending
+// the same tick produce one job), throttling slots (`singletonSeconds`), `startAfter` timers
+// stored as rows (a restart loses none), retries with backoff, and SKIP LOCKED fetching across
+// processes. A hand loop would re-implement each of these; graphile-worker has the same model but
+// no queue policies (exclusivity would be our own advisory locks) and is not installed here.
+import type { Db } from '@eos-fleet/db';
+import PgBoss from 'pg-boss';
+import type { Logger } from '../logger';
+import { expireOverdueCommands } from '../services/commands/command-lifecycle';
+
+export const JOB_SCHEMA = 'pgboss';
+
+/** queue names: one place */
+export const QUEUES = {
+  commandDeadlineSweep: 'command-deadline-sweep',
+} as const;
+
+export interface JobRunnerOptions {
+  db: Db;
+  databaseUrl: string;
+  logger: Logger;
+  /** how often the command deadline sweep runs, fleet-wide (not per process) */
+  sweepMs?: number;
+  /** more queues and their workers, registered after the built-in ones (rollouts) */
+  register?: (boss: PgBoss) => Promise<void>;
+}
+
+export interface JobRunner {
+  boss: PgBoss;
+  /** sends this process's share of the periodic jobs now (tests use it to not wait a slot) */
+  nudge(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+// pg-boss polls no faster than every 500 ms and throttles in whole seconds
+const MIN_POLL_SECONDS = 0.5;
+
+export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunner> {
+  const { db, logger } = options;
+  const log = logger.child({ component: 'jobs' });
+  const sweepMs = options.sweepMs ?? 5_000;
+  const boss = new PgBoss({
+    connectionString: options.databaseUrl,
+    schema: JOB_SCHEMA,
+    // pg-boss's own pool: small, the jobs are short
+    max: 4,
+    application_name: 'eos-fleet-jobs',
+  });
+  boss.on('error', (error) => log.warn({ err: error }, 'job runner error'));
+  await boss.start();
+
+  // `stately`: one queued and one active sweep at most, whichever process sent or runs it
+  await boss.createQueue(QUEUES.commandDeadlineSweep, {
+    name: QUEUES.commandDeadlineSweep,
+    policy: 'stately',
+    retryLimit: 0,
+    expireInSeconds: 60,
+    retentionMinutes: 10,
+  });
+  await boss.work(
+    QUEUES.commandDeadlineSweep,
+    { pollingIntervalSeconds: Math.max(MIN_POLL_SECONDS, sweepMs / 1000) },
+    async () => {
+      await expireOverdueCommands(db);
+    },
+  );
+  if (options.register) await options.register(boss);
+
+  // Every process offers the sweep each interval; the throttling slot (singletonSeconds) and the
+  // stately key keep it to one job per slot fleet-wide. A process that dies takes no timer with it.
+  const slotSeconds = Math.max(1, Math.round(sweepMs / 1000));
+  const offerSweep = () =>
+    boss
+      .send(
+        QUEUES.commandDeadlineSweep,
+        {},
+        { singletonKey: 'sweep', singletonSeconds: slotSeconds },
+      )
+      .then(() => undefined)
+      .catch((error: unknown) => log.warn({ err: error }, 'offering the deadline sweep failed'));
+  void offerSweep();
+  const timer = setInterval(() => void offerSweep(), sweepMs);
+  timer.unref();
+
+  let stopped = false;
+  return {
+    boss,
+    nudge: offerSweep,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      // graceful: running jobs finish (they are short); wait so the pool is closed on return
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+  };
+}
