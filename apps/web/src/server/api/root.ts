@@ -6,6 +6,7 @@ import { devicesRouter } from './routers/devices';
 import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
 import { operatorsRouter } from './routers/operators';
+import { rolloutsRouter } from './routers/rollouts';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -17,6 +18,7 @@ export const appRouter = createTRPCRouter({
   enrollment: enrollmentRouter,
   fleet: fleetRouter,
   operators: operatorsRouter,
+  rollouts: rolloutsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -13,12 +13,20 @@ import type { Db } from '@eos-fleet/db';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger';
 import { expireOverdueCommands } from '../services/commands/command-lifecycle';
+import { activeRolloutIds } from '../services/rollouts/rollouts';
+import { tickRollout } from '../services/rollouts/rollout-scheduler';
 
 export const JOB_SCHEMA = 'pgboss';
 
 /** queue names: one place */
 export const QUEUES = {
   commandDeadlineSweep: 'command-deadline-sweep',
+  /** offers a tick of every active rollout (once per slot fleet-wide) */
+  rolloutSweep: 'rollout-sweep',
+  /** one rollout's decision round: at most one queued and one running per rollout */
+  rolloutTick: 'rollout-tick',
+  /** a rollout's time-driven wake-up (soak end, retry, window opening) */
+  rolloutTimer: 'rollout-timer',
 } as const;
 
 export interface JobRunnerOptions {
@@ -27,6 +35,8 @@ export interface JobRunnerOptions {
   logger: Logger;
   /** how often the command deadline sweep runs, fleet-wide (not per process) */
   sweepMs?: number;
+  /** how often every active rollout ticks anyway (command results and reconnects are seen then) */
+  rolloutTickMs?: number;
   /** more queues and their workers, registered after the built-in ones (rollouts) */
   register?: (boss: PgBoss) => Promise<void>;
 }
@@ -35,6 +45,8 @@ export interface JobRunner {
   boss: PgBoss;
   /** sends this process's share of the periodic jobs now (tests use it to not wait a slot) */
   nudge(): Promise<void>;
+  /** asks for a tick of one rollout now (after an operator's action) */
+  tickSoon(rolloutId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +82,64 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
       await expireOverdueCommands(db);
     },
   );
+  // rollouts: `stately` per rollout key, so ticks of one rollout never pile up nor overlap
+  // (the tick's advisory lock makes an overlap harmless anyway); timers are plain delayed jobs
+  await boss.createQueue(QUEUES.rolloutTick, {
+    name: QUEUES.rolloutTick,
+    policy: 'stately',
+    retryLimit: 3,
+    retryDelay: 1,
+    retryBackoff: true,
+    expireInSeconds: 300,
+    retentionMinutes: 30,
+  });
+  await boss.createQueue(QUEUES.rolloutTimer, {
+    name: QUEUES.rolloutTimer,
+    policy: 'standard',
+    retentionMinutes: 60,
+  });
+  await boss.createQueue(QUEUES.rolloutSweep, {
+    name: QUEUES.rolloutSweep,
+    policy: 'stately',
+    retryLimit: 0,
+    retentionMinutes: 10,
+  });
+  const rolloutTickMs = options.rolloutTickMs ?? 5_000;
+  const tickSoon = (rolloutId: string) =>
+    boss.send(QUEUES.rolloutTick, { rolloutId }, { singletonKey: rolloutId }).then(() => undefined);
+  await boss.work<{ rolloutId: string }>(
+    QUEUES.rolloutTick,
+    { pollingIntervalSeconds: MIN_POLL_SECONDS, batchSize: 4 },
+    async (jobs) => {
+      for (const job of jobs) {
+        const outcome = await tickRollout(db, job.data.rolloutId);
+        if (outcome.nextAt)
+          await boss.send(
+            QUEUES.rolloutTimer,
+            { rolloutId: job.data.rolloutId },
+            {
+              startAfter: outcome.nextAt,
+              // one timer per rollout and instant, however many ticks computed it
+              singletonKey: `${job.data.rolloutId}:${outcome.nextAt.getTime()}`,
+            },
+          );
+      }
+    },
+  );
+  await boss.work<{ rolloutId: string }>(
+    QUEUES.rolloutTimer,
+    { pollingIntervalSeconds: MIN_POLL_SECONDS },
+    async ([job]) => {
+      if (job) await tickSoon(job.data.rolloutId);
+    },
+  );
+  await boss.work(
+    QUEUES.rolloutSweep,
+    { pollingIntervalSeconds: Math.max(MIN_POLL_SECONDS, rolloutTickMs / 1000) },
+    async () => {
+      for (const id of await activeRolloutIds(db)) await tickSoon(id);
+    },
+  );
   if (options.register) await options.register(boss);
 
   // Every process offers the sweep each interval; the throttling slot (singletonSeconds) and the
@@ -87,15 +157,28 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
   void offerSweep();
   const timer = setInterval(() => void offerSweep(), sweepMs);
   timer.unref();
+  const rolloutSlot = Math.max(1, Math.round(rolloutTickMs / 1000));
+  const offerRolloutSweep = () =>
+    boss
+      .send(QUEUES.rolloutSweep, {}, { singletonKey: 'rollouts', singletonSeconds: rolloutSlot })
+      .then(() => undefined)
+      .catch((error: unknown) => log.warn({ err: error }, 'offering the rollout sweep failed'));
+  void offerRolloutSweep();
+  const rolloutTimer = setInterval(() => void offerRolloutSweep(), rolloutTickMs);
+  rolloutTimer.unref();
 
   let stopped = false;
   return {
     boss,
-    nudge: offerSweep,
+    async nudge() {
+      await Promise.all([offerSweep(), offerRolloutSweep()]);
+    },
+    tickSoon,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(rolloutTimer);
       // graceful: running jobs finish (they are short); wait so the pool is closed on return
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },

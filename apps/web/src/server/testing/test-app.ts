@@ -60,6 +60,8 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       handshakeTimeoutMs?: number;
       flushMs?: number;
       sweepMs?: number;
+      /** how often active rollouts tick (default here: 500 ms) */
+      rolloutTickMs?: number;
       /** a fixed port, to restart a server where its agents will look for it */
       port?: number;
       trustedProxies?: readonly string[];
@@ -74,6 +76,7 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
     const {
       port = 0,
       sweepMs = 200,
+      rolloutTickMs = 500,
       trustedProxies,
       signInLimits,
       apiTokenLimits,
@@ -106,6 +109,7 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       databaseUrl: database.url,
       logger,
       sweepMs,
+      rolloutTickMs,
       register: registerJobs,
     }).catch(async (error: unknown) => {
       await fleet.close();
