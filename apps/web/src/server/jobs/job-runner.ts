@@ -119,7 +119,7 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
             { rolloutId: job.data.rolloutId },
             {
               startAfter: outcome.nextAt,
-              // one timer per rollout and instant, however many ticks computed it
+              // a duplicate timer (two ticks computed the same instant) costs one idle tick
               singletonKey: `${job.data.rolloutId}:${outcome.nextAt.getTime()}`,
             },
           );

@@ -372,6 +372,40 @@ describe('staged rollouts', () => {
     void fleet;
   });
 
+  it('the update server replacing the image mid-rollout: the rest are held, never sent other bytes', async () => {
+    const version = await newVersion();
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    await device({ site });
+    for (let i = 0; i < 2; i++) await device({ site });
+    const { id } = await caller().rollouts.create({
+      name: 'replaced',
+      imageVersionId: version.id,
+      target: { labels: { site } },
+      batches: [{ count: 1 }, { percent: 100, gate: 'manual' }],
+    });
+    await eventually(
+      () => rolloutOf(id),
+      (r) => r.batches[1]?.state === 'awaiting_approval',
+    );
+    // the server now publishes other content under the same name and prefix hash
+    await app.db.imageVersion.update({
+      where: { id: version.id },
+      data: { rootSha256: randomBytes(32).toString('hex') },
+    });
+    await caller().rollouts.approveNextBatch({ rolloutId: id });
+    const held = await eventually(
+      () => rolloutOf(id),
+      (r) =>
+        r.devices.filter((d) => /held: .*no longer offers the pinned content/.test(d.reason))
+          .length === 2,
+    );
+    expect(held.batches[1]).toMatchObject({ waiting: 2, inFlight: 0, failed: 0 });
+    const sent = await applies(id);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.params).toMatchObject({ expectedRootSha256: version.rootSha256 });
+    await caller().rollouts.abort({ rolloutId: id });
+  });
+
   it('preflight excludes a device whose slot is too small, with the reason', async () => {
     const version = await newVersion(32 * MiB);
     const site = `s-${randomBytes(2).toString('hex')}`;
