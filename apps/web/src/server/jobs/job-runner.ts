@@ -11,10 +11,12 @@
 // no queue policies (exclusivity would be our own advisory locks) and is not installed here.
 import type { Db } from '@eos-fleet/db';
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import type { Logger } from '../logger';
 import { expireOverdueCommands } from '../services/commands/command-lifecycle';
 import { activeRolloutIds } from '../services/rollouts/rollouts';
 import { tickRollout } from '../services/rollouts/rollout-scheduler';
+import { ROLLOUT_WAKE_CHANNEL } from '../services/rollouts/rollout-wake';
 
 export const JOB_SCHEMA = 'pgboss';
 
@@ -63,6 +65,9 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     // pg-boss's own pool: small, the jobs are short
     max: 4,
     application_name: 'eos-fleet-jobs',
+    // a job left active by a process that died expires at the next maintenance: with `stately`
+    // queues it would otherwise hold its key (no sweep, no tick of that rollout) until then
+    maintenanceIntervalSeconds: 15,
   });
   boss.on('error', (error) => log.warn({ err: error }, 'job runner error'));
   await boss.start();
@@ -72,7 +77,7 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     name: QUEUES.commandDeadlineSweep,
     policy: 'stately',
     retryLimit: 0,
-    expireInSeconds: 60,
+    expireInSeconds: 30,
     retentionMinutes: 10,
   });
   await boss.work(
@@ -90,7 +95,8 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     retryLimit: 3,
     retryDelay: 1,
     retryBackoff: true,
-    expireInSeconds: 300,
+    // a tick's transaction is bounded at 60 s
+    expireInSeconds: 90,
     retentionMinutes: 30,
   });
   await boss.createQueue(QUEUES.rolloutTimer, {
@@ -102,6 +108,7 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
     name: QUEUES.rolloutSweep,
     policy: 'stately',
     retryLimit: 0,
+    expireInSeconds: 30,
     retentionMinutes: 10,
   });
   const rolloutTickMs = options.rolloutTickMs ?? 5_000;
@@ -167,7 +174,52 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
   const rolloutTimer = setInterval(() => void offerRolloutSweep(), rolloutTickMs);
   rolloutTimer.unref();
 
+  // rollout wake-ups (services/rollouts/rollout-wake.ts: created, an action, a command of the
+  // rollout changing state) tick that rollout at once; a lost connection only delays that to the periodic tick
+  const woken = new Set<string>();
+  let wakeTimer: NodeJS.Timeout | undefined;
+  const flushWakes = () => {
+    wakeTimer = undefined;
+    const ids = [...woken];
+    woken.clear();
+    for (const id of ids)
+      tickSoon(id).catch((error: unknown) => log.warn({ err: error }, 'waking a rollout failed'));
+  };
+  let listener: pg.Client | undefined;
   let stopped = false;
+  const listen = async () => {
+    if (stopped) return;
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'eos-fleet-jobs',
+    });
+    client.on('notification', (message) => {
+      if (message.channel !== ROLLOUT_WAKE_CHANNEL || !message.payload) return;
+      log.debug({ rolloutId: message.payload }, 'rollout wake-up');
+      woken.add(message.payload);
+      // a burst (a gateway marking many devices offline) becomes one send per rollout
+      wakeTimer ??= setTimeout(flushWakes, 100);
+    });
+    const retry = () => {
+      if (listener !== client) return;
+      listener = undefined;
+      client.end().catch(() => undefined);
+      if (!stopped) setTimeout(() => void listen(), 1_000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${ROLLOUT_WAKE_CHANNEL}`);
+      log.debug('listening for rollout wake-ups');
+    } catch (error) {
+      log.warn({ err: error }, 'listening for rollout wake-ups failed');
+      retry();
+    }
+  };
+  await listen();
+
   return {
     boss,
     async nudge() {
@@ -179,6 +231,10 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
       stopped = true;
       clearInterval(timer);
       clearInterval(rolloutTimer);
+      if (wakeTimer) clearTimeout(wakeTimer);
+      const client = listener;
+      listener = undefined;
+      await client?.end().catch(() => undefined);
       // graceful: running jobs finish (they are short); wait so the pool is closed on return
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },

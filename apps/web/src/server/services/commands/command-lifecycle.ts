@@ -37,6 +37,7 @@ import { recordAuditEvents } from '../audit/record-audit-event';
 import { SYSTEM_ACTOR, type Actor } from '../context';
 import { AppError } from '../errors';
 import { fromPrismaKind, toPrismaKind } from './command-kinds';
+import { wakeRollouts } from '../rollouts/rollout-wake';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 type CommandRow = Prisma.CommandGetPayload<object>;
@@ -99,6 +100,7 @@ async function transition(
   await tx.commandEvent.create({
     data: { commandId, state: to, message: options.message, data: options.data },
   });
+  await wakeRollouts(tx, [row.rolloutId]);
   return row;
 }
 
@@ -118,6 +120,10 @@ async function transitionMany(
     await tx.commandEvent.createMany({
       data: rows.map((row) => ({ commandId: row.id, state: to, message: options.message })),
     });
+  await wakeRollouts(
+    tx,
+    rows.map((row) => row.rolloutId),
+  );
   return rows;
 }
 

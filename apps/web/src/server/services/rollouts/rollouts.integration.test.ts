@@ -487,6 +487,42 @@ describe('staged rollouts', () => {
     }
   });
 
+  it('device events drive the scheduler: a rollout completes with no periodic tick', async () => {
+    await http.jobs.stop();
+    const eventsOnly = await startJobRunner({
+      db: app.db,
+      databaseUrl: app.url,
+      logger: pino({ level: 'silent' }),
+      sweepMs: 200,
+      rolloutTickMs: 3_600_000,
+    });
+    try {
+      const version = await newVersion();
+      const site = `s-${randomBytes(2).toString('hex')}`;
+      for (let i = 0; i < 3; i++) await device({ site });
+      const { id } = await caller().rollouts.create({
+        name: 'event driven',
+        imageVersionId: version.id,
+        target: { labels: { site } },
+        batches: [{ count: 1 }, { percent: 100 }],
+      });
+      const done = await eventually(
+        () => rolloutOf(id),
+        (r) => r.state === 'completed',
+      );
+      expect(done.batches.map((b) => b.succeeded)).toEqual([1, 2]);
+    } finally {
+      await eventsOnly.stop();
+      http.jobs = await startJobRunner({
+        db: app.db,
+        databaseUrl: app.url,
+        logger: pino({ level: 'silent' }),
+        sweepMs: 200,
+        rolloutTickMs: 500,
+      });
+    }
+  });
+
   it('dynamic mode picks up a device enrolled later', async () => {
     const version = await newVersion();
     const site = `s-${randomBytes(2).toString('hex')}`;

@@ -6,6 +6,7 @@ import type { Db, Prisma } from '@eos-fleet/db';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
+import { wakeRollouts } from './rollout-wake';
 import {
   createRolloutInput,
   maintenanceWindowSchema,
@@ -31,6 +32,11 @@ import {
   type PinnedVersion,
   type TargetDevice,
 } from './rollout-targets';
+
+/** the scheduler ticks the rollout when this commits (jobs/job-runner.ts LISTENs) */
+async function wakeRollout(tx: Prisma.TransactionClient, rolloutId: string) {
+  await wakeRollouts(tx, [rolloutId]);
+}
 
 /** what one apply is assumed to take for the estimate (download, write, kexec, verify) */
 const ESTIMATED_APPLY_SECONDS = 600;
@@ -233,6 +239,7 @@ export async function createRollout(ctx: ServiceContext, raw: CreateRolloutInput
       version: name,
       devices: p.devices.length,
     });
+    await wakeRollout(tx, rollout.id);
     return { id: rollout.id, state: rollout.state };
   });
 }
@@ -480,7 +487,9 @@ async function inTransition<T>(
         'PRECONDITION_FAILED',
         `The rollout is ${rollout.state}: it cannot be ${verb}.`,
       );
-    return act(tx, rollout);
+    const result = await act(tx, rollout);
+    await wakeRollout(tx, rollout.id);
+    return result;
   });
 }
 
