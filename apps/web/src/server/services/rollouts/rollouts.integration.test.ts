@@ -243,6 +243,32 @@ describe('staged rollouts', () => {
     expect(after.thresholds.failed).toBe(1);
   });
 
+  it('a failed apply is retried after its backoff, and the device then succeeds', async () => {
+    const version = await newVersion();
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    let calls = 0;
+    await device({ site }, () => (++calls === 1 ? 'fail' : 'succeed'));
+    const { id } = await caller().rollouts.create({
+      name: 'retried',
+      imageVersionId: version.id,
+      target: { labels: { site } },
+      batches: [{ percent: 100 }],
+      maxRetries: 1,
+      retryBackoffSeconds: 1,
+      failureThresholdCount: 1,
+    });
+    const done = await eventually(
+      () => rolloutOf(id),
+      (r) => r.state === 'completed',
+    );
+    expect(done.devices[0]).toMatchObject({ state: 'succeeded', attempts: 2 });
+    const sent = await applies(id);
+    expect(sent.map((c) => c.state).sort()).toEqual(['failed', 'succeeded']);
+    expect(done.events.map((e) => e.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/retry 1 of 1 at/)]),
+    );
+  });
+
   it('a manual gate holds the next batch until approved', async () => {
     const version = await newVersion();
     const site = `s-${randomBytes(2).toString('hex')}`;
