@@ -20,6 +20,7 @@ import { createAuth } from './auth/create-auth';
 import { startFleetServer, type FleetServer } from './http/fleet-server';
 import { startCatalogPoller } from './jobs/catalog-poller';
 import { startOnlineSampler } from './jobs/online-sampler';
+import { startJobRunner, type JobRunner } from './jobs/job-runner';
 import { createLogger } from './logger';
 import { ensureInitialAdmin } from './services/operators/ensure-initial-admin';
 
@@ -81,9 +82,11 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
   let fleet: FleetServer | undefined;
   let poller: ReturnType<typeof startCatalogPoller> | undefined;
   let sampler: ReturnType<typeof startOnlineSampler> | undefined;
+  let jobs: JobRunner | undefined;
   const shutdown = async () => {
     await poller?.stop();
     await sampler?.stop();
+    await jobs?.stop();
     await fleet?.close();
     await db.$disconnect().catch(() => undefined);
     await database.close();
@@ -151,6 +154,8 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       host: env.HOST,
       port: env.PORT,
     });
+    // the fleet-wide jobs: the command deadline sweep and the rollout scheduler
+    jobs = await startJobRunner({ db, databaseUrl: database.url, logger });
     const { port } = fleet;
     if (env.EOS_FLEET_CATALOG_POLL_SECONDS > 0)
       poller = startCatalogPoller({

@@ -7,6 +7,7 @@ import { enrollmentRouter } from './routers/enrollment';
 import { fleetRouter } from './routers/fleet';
 import { liveRouter } from './routers/live';
 import { operatorsRouter } from './routers/operators';
+import { rolloutsRouter } from './routers/rollouts';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -19,6 +20,7 @@ export const appRouter = createTRPCRouter({
   fleet: fleetRouter,
   live: liveRouter,
   operators: operatorsRouter,
+  rollouts: rolloutsRouter,
 });
 
 export type AppRouter = typeof appRouter;

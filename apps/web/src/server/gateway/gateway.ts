@@ -30,7 +30,6 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import {
   cancelsRequested,
-  expireOverdueCommands,
   recordCommandAck,
   recordCommandProgress,
   recordCommandResult,
@@ -61,7 +60,6 @@ export interface GatewayOptions {
   heartbeatMs?: number;
   handshakeTimeoutMs?: number;
   flushMs?: number;
-  sweepMs?: number;
 }
 
 type SessionState = 'handshake' | 'pending' | 'accepted' | 'closed';
@@ -434,12 +432,7 @@ export function createGateway(options: GatewayOptions) {
   const lease = setInterval(() => void renewLease(), heartbeatMs / LEASE_RENEWALS_PER_HEARTBEAT);
   lease.unref();
 
-  const sweep = setInterval(() => {
-    expireOverdueCommands(db).catch((error: unknown) =>
-      logger.warn({ err: error }, 'command deadline sweep failed'),
-    );
-  }, options.sweepMs ?? 5_000);
-  sweep.unref();
+  // the command deadline sweep is a fleet-wide job (jobs/job-runner.ts), not a timer per process
 
   return {
     path: AGENT_PROTOCOL_PATH,
@@ -500,7 +493,6 @@ export function createGateway(options: GatewayOptions) {
     flush: () => reports.flush(),
     async close() {
       clearInterval(heartbeat);
-      clearInterval(sweep);
       clearInterval(lease);
       for (const session of sessions) close(session, 1001, 'server shutting down');
       wss.close();

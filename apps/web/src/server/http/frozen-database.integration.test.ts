@@ -78,7 +78,7 @@ describe('PostgreSQL frozen: /healthz and the API answer 503 within seconds, the
       auth,
       logger: pino({ level: 'silent' }),
       databaseUrl: postgres.url,
-      gateway: { gatewayId: 'frozen-test', flushMs: 100, sweepMs: 200 },
+      gateway: { gatewayId: 'frozen-test', flushMs: 100 },
       allowedOrigins: new Set(),
       secure: false,
       production: true,

@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createAuth } from '../auth/create-auth';
 import { startFleetServer } from '../http/fleet-server';
+import { startJobRunner, type JobRunnerOptions } from '../jobs/job-runner';
 import { createCaller } from '../api/root';
 import type { SessionOperator } from '../api/trpc';
 import type { OperatorRole } from '@eos-fleet/shared/domain';
@@ -59,6 +60,8 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       handshakeTimeoutMs?: number;
       flushMs?: number;
       sweepMs?: number;
+      /** how often active rollouts tick (default here: 500 ms) */
+      rolloutTickMs?: number;
       /** a fixed port, to restart a server where its agents will look for it */
       port?: number;
       trustedProxies?: readonly string[];
@@ -66,14 +69,19 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       apiTokenLimits?: AttemptLimits;
       /** to read what the server logs (default: silent) */
       logger?: Logger;
+      /** more job queues and workers (rollouts) */
+      registerJobs?: JobRunnerOptions['register'];
     } = {},
   ) {
     const {
       port = 0,
+      sweepMs = 200,
+      rolloutTickMs = 500,
       trustedProxies,
       signInLimits,
       apiTokenLimits,
       logger = pino({ level: 'silent' }),
+      registerJobs,
       ...tuning
     } = gatewayOptions;
     const fleet = await startFleetServer({
@@ -84,7 +92,6 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       gateway: {
         gatewayId: `test-${Math.random().toString(36).slice(2, 8)}`,
         flushMs: 100,
-        sweepMs: 200,
         ...tuning,
       },
       allowedOrigins: new Set(),
@@ -96,13 +103,29 @@ export async function createTestApp(options: { databaseUrl?: string } = {}) {
       host: '127.0.0.1',
       port,
     });
+    // the fleet-wide jobs (deadline sweep, rollout ticks) run beside it, as in production
+    const jobs = await startJobRunner({
+      db,
+      databaseUrl: database.url,
+      logger,
+      sweepMs,
+      rolloutTickMs,
+      register: registerJobs,
+    }).catch(async (error: unknown) => {
+      await fleet.close();
+      throw error;
+    });
     return {
       baseUrl: `http://127.0.0.1:${fleet.port}`,
       gateway: fleet.gateway,
       /** the live-update fan-out and this process's change-notice publisher */
       changes: fleet.changes,
       publisher: fleet.publisher,
-      close: fleet.close,
+      jobs,
+      async close() {
+        await jobs.stop();
+        await fleet.close();
+      },
     };
   }
 

@@ -41,6 +41,16 @@ export const AUDIT_ACTIONS = [
   'image_version.unrecommended',
   'image_version.blocked',
   'image_version.unblocked',
+  // rollouts: every transition (actor: the operator, or the system for the scheduler's own)
+  'rollout.created',
+  'rollout.started',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.batch_approved',
+  'rollout.aborted',
+  'rollout.completed',
+  'rollout.retried',
+  'rollout.reverted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

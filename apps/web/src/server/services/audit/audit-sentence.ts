@@ -34,6 +34,10 @@ function actorOf(event: AuditEventFacts): string {
 }
 
 /** The device an event is about: its name when the event carries it, else its id's start. */
+function rolloutOf(event: AuditEventFacts): string {
+  return text(event.data, 'name') ?? shortId(event.targetId);
+}
+
 function deviceOf(event: AuditEventFacts): string {
   const name = text(event.data, 'device') ?? text(event.data, 'name');
   return `device ${name ?? shortId(event.targetId)}`;
@@ -110,6 +114,22 @@ const SENTENCES: Record<AuditAction, (event: AuditEventFacts) => string> = {
   'image_version.recommended': (e) => `${actorOf(e)} recommended ${versionOf(e)}`,
   'image_version.unrecommended': (e) =>
     `${actorOf(e)} withdrew the recommendation of ${versionOf(e)}`,
+  'rollout.created': (e) =>
+    `${actorOf(e)} created rollout "${rolloutOf(e)}" (${text(e.data, 'devices') ?? '?'} devices, ${text(e.data, 'version') ?? 'a pinned version'})`,
+  'rollout.started': (e) => `${actorOf(e)} started rollout "${rolloutOf(e)}"`,
+  'rollout.paused': (e) =>
+    `${actorOf(e)} paused rollout "${rolloutOf(e)}"${text(e.data, 'reason') ? `: ${text(e.data, 'reason')}` : ''}`,
+  'rollout.resumed': (e) => `${actorOf(e)} resumed rollout "${rolloutOf(e)}"`,
+  'rollout.batch_approved': (e) =>
+    `${actorOf(e)} approved batch ${text(e.data, 'batch') ?? '?'} of rollout "${rolloutOf(e)}"`,
+  'rollout.aborted': (e) =>
+    `${actorOf(e)} aborted rollout "${rolloutOf(e)}"${text(e.data, 'reason') ? `: ${text(e.data, 'reason')}` : ''}`,
+  'rollout.completed': (e) =>
+    `rollout "${rolloutOf(e)}" completed: ${text(e.data, 'succeeded') ?? '?'} succeeded, ${text(e.data, 'failed') ?? '?'} failed`,
+  'rollout.retried': (e) =>
+    `${actorOf(e)} retried ${text(e.data, 'devices') ?? '?'} failed devices of rollout "${rolloutOf(e)}"`,
+  'rollout.reverted': (e) =>
+    `${actorOf(e)} reverted rollout "${rolloutOf(e)}": ${text(e.data, 'devices') ?? '?'} devices sent back to their previous slot`,
   'image_version.blocked': (e) => `${actorOf(e)} blocked ${versionOf(e)}`,
   'image_version.unblocked': (e) => `${actorOf(e)} unblocked ${versionOf(e)}`,
   'enrollment_token.created': (e) =>

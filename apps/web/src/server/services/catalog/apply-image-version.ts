@@ -77,6 +77,9 @@ export async function listApplicableVersions(
 export async function applyImageVersion(
   ctx: ServiceContext,
   input: z.input<typeof applyImageVersionInput>,
+  /** a rollout's apply: recorded on the command, and refused unless the server still offers the
+   * content pinned when the rollout was created (never other bytes under the same name) */
+  rollout?: { rolloutId: string; pinnedRootSha256: string },
 ) {
   const { deviceId, imageVersionId } = applyImageVersionInput.parse(input);
   const { device, resolution } = await loadDevice(ctx, deviceId);
@@ -98,6 +101,11 @@ export async function applyImageVersion(
       'PRECONDITION_FAILED',
       `${version.image.updateServer.name} does not publish the whole-root sha256 of ${name}: update that server.`,
     );
+  if (rollout && version.rootSha256 !== rollout.pinnedRootSha256)
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `${version.image.updateServer.name} now publishes other content for ${name} than the rollout pinned.`,
+    );
   const server = resolution?.updateServer;
   if (!server)
     throw new AppError(
@@ -114,14 +122,18 @@ export async function applyImageVersion(
       'PRECONDITION_FAILED',
       `${name} does not fit: its root partition is ${(Number(version.rootPartitionSize) / MiB).toFixed(1)} MiB, the device's slot ${(Number(device.slotSize) / MiB).toFixed(1)} MiB.`,
     );
-  return createCommand(ctx, {
-    deviceId,
-    kind: 'apply',
-    params: {
-      expectedRootPrefixHash: version.rootPrefixHash,
-      expectedRootSha256: version.rootSha256,
-      expectedRootBytes: Number(version.rootPartitionSize),
-      imageName: `${version.image.name}@${version.rootPrefixHash}`,
+  return createCommand(
+    ctx,
+    {
+      deviceId,
+      kind: 'apply',
+      params: {
+        expectedRootPrefixHash: version.rootPrefixHash,
+        expectedRootSha256: version.rootSha256,
+        expectedRootBytes: Number(version.rootPartitionSize),
+        imageName: `${version.image.name}@${version.rootPrefixHash}`,
+      },
     },
-  });
+    rollout ? { rolloutId: rollout.rolloutId } : {},
+  );
 }

@@ -39,6 +39,7 @@ import { SYSTEM_ACTOR, type Actor } from '../context';
 import { AppError } from '../errors';
 import { noteCommandsChanged } from '../events/change-notices';
 import { fromPrismaKind, toPrismaKind } from './command-kinds';
+import { wakeRollouts } from '../rollouts/rollout-wake';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 type CommandRow = Prisma.CommandGetPayload<object>;
@@ -103,6 +104,7 @@ async function transition(
   });
   noteCommandsChanged(row.deviceId);
   await followUpdateState(tx, [row]);
+  await wakeRollouts(tx, [row.rolloutId]);
   return row;
 }
 
@@ -124,6 +126,10 @@ async function transitionMany(
     });
   for (const row of rows) noteCommandsChanged(row.deviceId);
   await followUpdateState(tx, rows);
+  await wakeRollouts(
+    tx,
+    rows.map((row) => row.rolloutId),
+  );
   return rows;
 }
 
