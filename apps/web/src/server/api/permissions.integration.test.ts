@@ -78,6 +78,18 @@ const PROCEDURES: Record<string, Kind> = {
   'operators.changeRole': permitted('operator.manage'),
   'operators.setDisabled': permitted('operator.manage'),
   'operators.resetPassword': permitted('operator.manage'),
+  'rollouts.list': permitted('rollout.read'),
+  'rollouts.get': permitted('rollout.read'),
+  'rollouts.trace': permitted('rollout.read'),
+  'rollouts.preview': permitted('rollout.manage'),
+  'rollouts.create': permitted('rollout.manage'),
+  'rollouts.start': permitted('rollout.manage'),
+  'rollouts.pause': permitted('rollout.manage'),
+  'rollouts.resume': permitted('rollout.manage'),
+  'rollouts.approveNextBatch': permitted('rollout.manage'),
+  'rollouts.abort': permitted('rollout.manage'),
+  'rollouts.retryFailed': permitted('rollout.manage'),
+  'rollouts.revert': permitted('rollout.manage'),
 };
 
 type Outcome = 'allowed' | 401 | 403;

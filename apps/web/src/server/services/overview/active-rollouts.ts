@@ -53,7 +53,7 @@ export async function getActiveRollouts(ctx: Pick<ServiceContext, 'db'>) {
         const n = row._count._all;
         devices.total += n;
         if (row.state === 'pending') devices.pending += n;
-        else if (row.state === 'scheduled' || row.state === 'applying') devices.inProgress += n;
+        else if (['scheduled', 'applying', 'soaking'].includes(row.state)) devices.inProgress += n;
         else if (row.state === 'succeeded') devices.succeeded += n;
         else if (row.state === 'failed' || row.state === 'timed_out') devices.failed += n;
         else devices.skipped += n;

@@ -448,6 +448,8 @@ describe('the active rollouts card', () => {
           state,
           imageVersionId: version.id,
           pinnedRootPrefixHash: hash('d'),
+          pinnedRootSha256: 'e'.repeat(64),
+          pinnedRootBytes: 1n,
           target: {},
         },
       });
