@@ -20,7 +20,10 @@ import type {
   getCommand,
   listDeviceCommands,
 } from '../services/commands/commands';
+import type { changeDeviceLabel, previewBulkAction } from '../services/devices/bulk-devices';
 import type { listDevices } from '../services/devices/list-devices';
+import type { queryDevices } from '../services/devices/query-devices';
+import type { getFleetOverview } from '../services/overview/get-fleet-overview';
 import type {
   acceptDevice,
   decommissionDevice,
@@ -28,6 +31,20 @@ import type {
   rejectDevice,
   updateDevice,
 } from '../services/devices/manage-device';
+import type {
+  abortRollout,
+  approveNextBatch,
+  createRollout,
+  getRollout,
+  listRollouts,
+  pauseRollout,
+  previewRollout,
+  resumeRollout,
+  retryFailedDevices,
+  revertRollout,
+  startRollout,
+  traceDevice,
+} from '../services/rollouts/rollouts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Answer<F extends (...args: any[]) => unknown> = Awaited<ReturnType<F>>;
@@ -200,5 +217,163 @@ export const auditPageOutput = answers<Answer<typeof listAuditEvents>>(
         .meta({ id: 'AuditEvent' }),
     ),
     nextCursor: z.string().optional().meta({ description: 'pass as `cursor` for the next page' }),
+  }),
+);
+
+const rolloutState = z.enum([
+  'draft',
+  'scheduled',
+  'running',
+  'paused',
+  'completed',
+  'aborted',
+  'failed',
+]);
+const rolloutSummary = {
+  id: z.uuid(),
+  name: z.string(),
+  state: rolloutState,
+  stateReason: z.string().nullable().meta({ description: 'why it is paused, aborted or failed' }),
+  version: z.string().meta({ description: 'image name and version label' }),
+  createdAt: when,
+  startedAt: when.nullable(),
+  completedAt: when.nullable(),
+};
+
+export const rolloutPageOutput = answers<Answer<typeof listRollouts>>(
+  z.looseObject({
+    items: z.array(
+      z
+        .looseObject({
+          ...rolloutSummary,
+          devices: z.number().meta({ description: 'devices in a batch' }),
+          succeeded: z.number(),
+          failed: z.number(),
+          excluded: z.number(),
+        })
+        .meta({ id: 'RolloutSummary' }),
+    ),
+    nextCursor: z.uuid().nullable().meta({ description: 'pass as `cursor` for the next page' }),
+  }),
+);
+
+const batchProgress = z
+  .looseObject({
+    index: z.number(),
+    state: z.string(),
+    gate: z.enum(['automatic', 'manual']),
+    total: z.number(),
+    succeeded: z.number(),
+    failed: z.number(),
+    inFlight: z.number(),
+    waiting: z.number(),
+    excluded: z.number(),
+  })
+  .meta({ id: 'RolloutBatchProgress' });
+
+export const rolloutOutput = answers<Answer<typeof getRollout>>(
+  z
+    .looseObject({
+      ...rolloutSummary,
+      pinned: z.looseObject({ rootPrefixHash: z.string(), rootSha256: z.string() }),
+      target: z.unknown().meta({ description: 'labels, deviceIds or imageName' }),
+      thresholds: z.looseObject({ failed: z.number(), succeeded: z.number() }),
+      batches: z.array(batchProgress),
+      events: z.array(
+        z.looseObject({ at: when, message: z.string(), deviceId: z.uuid().nullable() }),
+      ),
+    })
+    .meta({ id: 'Rollout' }),
+);
+
+export const rolloutTraceOutput = answers<Answer<typeof traceDevice>>(
+  z.looseObject({
+    device: z.string(),
+    online: z.boolean(),
+    rollouts: z.array(
+      z.looseObject({
+        rolloutId: z.uuid(),
+        rollout: z.string(),
+        version: z.string(),
+        state: z.string().nullable(),
+        steps: z.array(z.string()).meta({ description: 'the decisions, in words' }),
+      }),
+    ),
+  }),
+);
+
+export const rolloutPreviewOutput = answers<Answer<typeof previewRollout>>(
+  z.looseObject({
+    batches: z.array(z.looseObject({ index: z.number(), devices: z.number() })),
+    preflightFailures: z
+      .array(z.looseObject({ deviceId: z.uuid(), device: z.string(), reason: z.string() }))
+      .meta({ description: 'devices excluded, and why, in words' }),
+    waiting: z.array(z.looseObject({ deviceId: z.uuid(), device: z.string(), reason: z.string() })),
+    windowOpen: z.boolean(),
+    nextWindowOpening: when.nullable(),
+    estimatedSeconds: z.number().meta({ description: 'the whole rollout at the server caps' }),
+  }),
+);
+
+export const rolloutCreatedOutput = answers<Answer<typeof createRollout>>(
+  z.looseObject({ id: z.uuid() }),
+);
+
+const rolloutActed = z.looseObject({}).meta({ description: 'what the action did' });
+export const rolloutActionOutputs = {
+  start: answers<Answer<typeof startRollout>>(rolloutActed),
+  pause: answers<Answer<typeof pauseRollout>>(rolloutActed),
+  resume: answers<Answer<typeof resumeRollout>>(rolloutActed),
+  approveNextBatch: answers<Answer<typeof approveNextBatch>>(rolloutActed),
+  abort: answers<Answer<typeof abortRollout>>(rolloutActed),
+  retryFailed: answers<Answer<typeof retryFailedDevices>>(rolloutActed),
+  revert: answers<Answer<typeof revertRollout>>(rolloutActed),
+};
+
+export const devicePageOutput = answers<Answer<typeof queryDevices>>(
+  z.looseObject({
+    rows: z.array(
+      z
+        .looseObject({
+          ...deviceSummary.shape,
+          updateState: z.string().meta({ description: 'idle, in_progress, stuck, failed, …' }),
+        })
+        .meta({ id: 'DeviceRow' }),
+    ),
+    total: z.number().meta({ description: 'devices matching the filter' }),
+    page: z.number(),
+    pageSize: z.number(),
+    pageCount: z.number(),
+  }),
+);
+
+export const bulkPlanOutput = answers<Answer<typeof previewBulkAction>>(
+  z
+    .looseObject({
+      matched: z.number().meta({ description: 'devices the target names' }),
+      acting: z.number().meta({ description: 'devices the action changes' }),
+      summary: z.string(),
+      skipped: z.array(z.looseObject({ reason: z.string(), count: z.number() })),
+      notes: z.array(z.looseObject({ note: z.string(), count: z.number() })),
+    })
+    .meta({ id: 'BulkPlan' }),
+);
+
+export const deviceLabelsOutput = answers<Answer<typeof changeDeviceLabel>>(
+  z.looseObject({ id: z.uuid(), labels }),
+);
+
+export const fleetOverviewOutput = answers<Answer<typeof getFleetOverview>>(
+  z.looseObject({
+    devices: z.unknown().meta({ description: 'devices by status' }),
+    counters: z
+      .looseObject({})
+      .meta({
+        description: 'offline, pending, out of date, failed or stuck updates, servers with errors',
+      }),
+    versions: z.unknown(),
+    onlineHistory: z.unknown(),
+    updateOutcomes: z.unknown(),
+    rollouts: z.unknown().meta({ description: 'active rollouts with progress' }),
   }),
 );

@@ -70,6 +70,97 @@ describe('REST automation API (real server, real PostgreSQL)', () => {
     expect((audit.body.events as { actorType: string }[])[0]?.actorType).toBe('api_token');
   });
 
+  it('runs a rollout over REST: preview, create a draft, start, read, trace, pause', async () => {
+    const server = await app.db.updateServer.create({
+      data: { name: 'rest-edge', sshTarget: 'fleet@127.0.0.1', httpUrl: 'http://127.0.0.1:1' },
+    });
+    const image = await app.db.image.create({
+      data: { updateServerId: server.id, name: 'EOS.rest-AB' },
+    });
+    const version = await app.db.imageVersion.create({
+      data: {
+        imageId: image.id,
+        rootPrefixHash: 'b'.repeat(40),
+        imageSha1: 'c'.repeat(40),
+        rootSha256: 'd'.repeat(64),
+        rootPartitionSize: BigInt(8 * 1024 * 1024),
+        label: '9.9.9',
+      },
+    });
+    await app.db.device.update({ where: { id: deviceId }, data: { labels: { ring: 'rest' } } });
+    const rollout = {
+      name: 'rest rollout',
+      imageVersionId: version.id,
+      target: { labels: { ring: 'rest' } },
+      batches: [{ count: 1 }],
+      start: false,
+    };
+
+    const preview = await rest('POST', '/rollouts/preview', operatorToken, rollout);
+    expect(preview.status).toBe(200);
+    expect(preview.body.preflightFailures).toEqual([
+      expect.objectContaining({ deviceId, reason: expect.any(String) as string }),
+    ]);
+
+    const refused = await rest('POST', '/rollouts', operatorToken, { ...rollout, batches: [] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/^Invalid input: batches: /);
+    expect((await rest('POST', '/rollouts', viewerToken, rollout)).status).toBe(403);
+
+    const created = await rest('POST', '/rollouts', operatorToken, rollout);
+    expect(created.status).toBe(200);
+    const rolloutId = String(created.body.id);
+    const drafts = await rest('GET', '/rollouts?state=draft&limit=5', viewerToken);
+    expect((drafts.body.items as { id: string }[]).map((r) => r.id)).toContain(rolloutId);
+
+    expect((await rest('POST', `/rollouts/${rolloutId}/start`, operatorToken, {})).status).toBe(
+      200,
+    );
+    const read = await rest('GET', `/rollouts/${rolloutId}`, viewerToken);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ id: rolloutId, version: 'EOS.rest-AB 9.9.9' });
+    expect(['scheduled', 'running']).toContain(read.body.state);
+
+    const trace = await rest('GET', `/devices/${deviceId}/rollout-trace`, viewerToken);
+    expect(trace.status).toBe(200);
+    expect(JSON.stringify(trace.body)).toContain('rest rollout');
+
+    expect((await rest('POST', `/rollouts/${rolloutId}/pause`, viewerToken, {})).status).toBe(403);
+    const paused = await rest('POST', `/rollouts/${rolloutId}/pause`, operatorToken, {
+      reason: 'looking at the canary',
+    });
+    expect(paused.status).toBe(200);
+    const after = await rest('GET', `/rollouts/${rolloutId}`, viewerToken);
+    expect(after.body).toMatchObject({ state: 'paused', stateReason: 'looking at the canary' });
+    const twice = await rest('POST', `/rollouts/${rolloutId}/pause`, operatorToken, {});
+    expect(twice.status).toBe(412);
+    expect(twice.body.message).toMatch(/paused: it cannot be paused/);
+  });
+
+  it('queries the Devices table and plans a bulk action over REST', async () => {
+    const page = await rest('POST', '/devices/query', viewerToken, { q: 'rest-lab', pageSize: 5 });
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({
+      total: 1,
+      rows: [expect.objectContaining({ id: deviceId })],
+    });
+    const plan = await rest('POST', '/devices/bulk/preview', operatorToken, {
+      target: { ids: [deviceId] },
+      action: { type: 'check' },
+    });
+    expect(plan.status).toBe(200);
+    expect(plan.body).toMatchObject({ matched: 1 });
+    const labelled = await rest('PUT', `/devices/${deviceId}/label`, operatorToken, {
+      key: 'site',
+      value: 'lab',
+    });
+    expect(labelled.status).toBe(200);
+    expect(labelled.body.labels).toMatchObject({ site: 'lab' });
+    const overview = await rest('GET', '/overview', viewerToken);
+    expect(overview.status).toBe(200);
+    expect(overview.body).toHaveProperty('counters');
+  });
+
   it('answers bad input with 400 in words, as tRPC does', async () => {
     const kind = await rest('POST', `/devices/${deviceId}/commands`, operatorToken, {
       kind: 'format-disk',

@@ -102,7 +102,7 @@ export function openApiDocument(): OpenAPIObject {
     title: 'EOS Fleet automation API',
     version: '1',
     description:
-      'Devices, commands, the catalog and the audit log. Authenticate with an API token made ' +
+      'Devices, commands, the catalog, staged rollouts, the fleet overview and the audit log. Authenticate with an API token made ' +
       'under Settings → API tokens: `Authorization: Bearer eosf_…`; the token acts with its role.',
     baseUrl: '/api',
     docsUrl: DOCS_PATH,

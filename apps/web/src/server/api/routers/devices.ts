@@ -41,6 +41,9 @@ import {
   deviceOutput,
   deviceStatusOutput,
   deviceListOutput,
+  bulkPlanOutput,
+  deviceLabelsOutput,
+  devicePageOutput,
 } from '../openapi-outputs';
 import { createTRPCRouter, permittedProcedure } from '../trpc';
 
@@ -56,10 +59,28 @@ export const devicesRouter = createTRPCRouter({
     .query(({ ctx, input }) => listDevices(ctx.service, input)),
   /** the Devices table: filter + sort + page (packages/shared device-filter.ts), with the total */
   page: permittedProcedure('device.read')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/v1/devices/query',
+        tags: ['devices'],
+        summary: 'A page of devices: filter, sort, page (the Devices table)',
+      },
+    })
+    .output(devicePageOutput)
     .input(deviceQuerySchema)
     .query(({ ctx, input }) => queryDevices(ctx.service, input)),
   /** what a bulk action would do (counts, skip reasons): the confirmation dialog */
   bulkPreview: permittedProcedure('device.operate')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/v1/devices/bulk/preview',
+        tags: ['devices'],
+        summary: 'What a bulk action would do, before it is done',
+      },
+    })
+    .output(bulkPlanOutput)
     .input(
       bulkInput.refine((i) => i.action.type !== 'decommission', {
         message: 'use bulkDecommissionPreview',
@@ -67,6 +88,15 @@ export const devicesRouter = createTRPCRouter({
     )
     .query(({ ctx, input }) => previewBulkAction(ctx.service, input)),
   bulk: permittedProcedure('device.operate')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/v1/devices/bulk',
+        tags: ['devices'],
+        summary: 'Label, check, apply a version to or roll back many devices',
+      },
+    })
+    .output(bulkPlanOutput)
     .input(bulkInput)
     .mutation(({ ctx, input }) => {
       if (input.action.type === 'decommission')
@@ -74,17 +104,44 @@ export const devicesRouter = createTRPCRouter({
       return runBulkAction(ctx.service, input);
     }),
   bulkDecommissionPreview: permittedProcedure('device.enroll')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/v1/devices/bulk-decommission/preview',
+        tags: ['devices'],
+        summary: 'What decommissioning many devices would do',
+      },
+    })
+    .output(bulkPlanOutput)
     .input(z.object({ target: bulkInput.shape.target }))
     .query(({ ctx, input }) =>
       previewBulkAction(ctx.service, { target: input.target, action: { type: 'decommission' } }),
     ),
   bulkDecommission: permittedProcedure('device.enroll')
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/v1/devices/bulk-decommission',
+        tags: ['devices'],
+        summary: 'Decommission many devices',
+      },
+    })
+    .output(bulkPlanOutput)
     .input(z.object({ target: bulkInput.shape.target }))
     .mutation(({ ctx, input }) =>
       runBulkAction(ctx.service, { target: input.target, action: { type: 'decommission' } }),
     ),
   /** set (value) or remove (value null) one label of one device */
   setLabel: permittedProcedure('device.operate')
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/v1/devices/{deviceId}/label',
+        tags: ['devices'],
+        summary: 'Set or remove one label of a device',
+      },
+    })
+    .output(deviceLabelsOutput)
     .input(
       z.object({
         deviceId: z.uuid(),
