@@ -366,11 +366,9 @@ export const deviceLabelsOutput = answers<Answer<typeof changeDeviceLabel>>(
 export const fleetOverviewOutput = answers<Answer<typeof getFleetOverview>>(
   z.looseObject({
     devices: z.unknown().meta({ description: 'devices by status' }),
-    counters: z
-      .looseObject({})
-      .meta({
-        description: 'offline, pending, out of date, failed or stuck updates, servers with errors',
-      }),
+    counters: z.looseObject({}).meta({
+      description: 'offline, pending, out of date, failed or stuck updates, servers with errors',
+    }),
     versions: z.unknown(),
     onlineHistory: z.unknown(),
     updateOutcomes: z.unknown(),

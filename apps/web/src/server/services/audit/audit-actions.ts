@@ -48,6 +48,7 @@ export const AUDIT_ACTIONS = [
   'rollout.resumed',
   'rollout.batch_approved',
   'rollout.aborted',
+  'rollout.failed',
   'rollout.completed',
   'rollout.retried',
   'rollout.reverted',

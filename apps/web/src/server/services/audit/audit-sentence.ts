@@ -124,6 +124,8 @@ const SENTENCES: Record<AuditAction, (event: AuditEventFacts) => string> = {
     `${actorOf(e)} approved batch ${text(e.data, 'batch') ?? '?'} of rollout "${rolloutOf(e)}"`,
   'rollout.aborted': (e) =>
     `${actorOf(e)} aborted rollout "${rolloutOf(e)}"${text(e.data, 'reason') ? `: ${text(e.data, 'reason')}` : ''}`,
+  'rollout.failed': (e) =>
+    `rollout "${rolloutOf(e)}" failed and stopped${text(e.data, 'reason') ? `: ${text(e.data, 'reason')}` : ''}`,
   'rollout.completed': (e) =>
     `rollout "${rolloutOf(e)}" completed: ${text(e.data, 'succeeded') ?? '?'} succeeded, ${text(e.data, 'failed') ?? '?'} failed`,
   'rollout.retried': (e) =>

@@ -658,6 +658,20 @@ export async function cancelOrRequestCancel(
   return { outcome: 'cancel_requested', command: requested };
 }
 
+/** A stopped rollout's applies that no device was sent yet are cancelled; returns their ids. */
+export async function cancelQueuedRolloutApplies(
+  tx: Tx,
+  rolloutId: string,
+  message: string,
+): Promise<string[]> {
+  const rows = await transitionMany(tx, { rolloutId, kind: 'apply' }, 'cancelled', {
+    from: ['queued'],
+    message: `cancelled: ${message}`,
+    set: { completedAt: new Date(), errorCode: 'cancelled', error: message },
+  });
+  return rows.map((row) => row.id);
+}
+
 /**
  * A decommissioned device is refused from now on: nothing it was to run will report. Queued
  * commands are cancelled outright; delivered ones too, saying that it may have run them.

@@ -5,6 +5,7 @@
 import type { Inventory } from '@eos-fleet/shared/protocol/index';
 import type { ServiceContext } from '../context';
 import { noteChange, noteDevicesChanged } from '../events/change-notices';
+import { wakeRolloutsOfDevices } from '../rollouts/rollout-wake';
 import { inventoryColumns } from './inventory-columns';
 
 type Db = ServiceContext['db'];
@@ -49,12 +50,12 @@ export async function flushPresence(
         or excluded."gatewayId" is distinct from device_presence."gatewayId"
         or excluded."connectedAt" is not null
         or excluded."lastSeenAt" >= device_presence."lastSeenAt" + ${LAST_SEEN_RESOLUTION_SECONDS} * interval '1 second')`;
-  // the dashboard hears of connections and disconnections, not of each heartbeat
-  noteDevicesChanged(
-    updates
-      .filter((update) => update.connectedAt || !update.online)
-      .map((update) => update.deviceId),
-  );
+  // the dashboard and the rollouts hear of connections and disconnections, not of each heartbeat
+  const changed = updates
+    .filter((update) => update.connectedAt || !update.online)
+    .map((update) => update.deviceId);
+  noteDevicesChanged(changed);
+  await wakeRolloutsOfDevices(db, changed);
 }
 
 export async function flushInventories(
@@ -94,6 +95,11 @@ export async function flushInventories(
       "stateDiskFree" text, "agentVersion" text)
     where d.id = r.id`;
   noteDevicesChanged(reports.map((report) => report.deviceId));
+  // a new root hash or a workload gone may settle a rollout's device
+  await wakeRolloutsOfDevices(
+    db,
+    reports.map((report) => report.deviceId),
+  );
 }
 
 /** On shutdown a gateway marks every device it held offline (they reconnect elsewhere). */

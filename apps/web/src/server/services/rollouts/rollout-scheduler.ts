@@ -24,12 +24,15 @@ import {
   rolloutTargetSchema,
   windowState,
 } from './rollout-inputs';
+import { cancelQueuedRolloutApplies } from '../commands/command-lifecycle';
 import {
   labelsOf,
+  missingWorkloads,
   otherActiveRollouts,
   preflight,
   targetDeviceSelect,
   targetWhere,
+  workloadNames,
   type PinnedVersion,
 } from './rollout-targets';
 
@@ -44,6 +47,14 @@ export const SETTLED_DEVICE_STATES = [
   'reverted',
 ] as const;
 const FAILED = ['failed', 'timed_out'] as const;
+/** the rollouts the scheduler ticks: active ones, and stopped ones whose devices still report */
+export const TICKED_ROLLOUT_STATES = [
+  'scheduled',
+  'running',
+  'paused',
+  'aborted',
+  'failed',
+] as const;
 /** a claimed device with no command recorded this long is a tick that died before sending */
 const CLAIM_GRACE_MS = 60_000;
 
@@ -132,7 +143,7 @@ export async function tickRollout(
         where: { id: rolloutId },
         include: { batches: { orderBy: { index: 'asc' } } },
       });
-      if (!rollout || !['scheduled', 'running', 'paused'].includes(rollout.state))
+      if (!rollout || !(TICKED_ROLLOUT_STATES as readonly string[]).includes(rollout.state))
         return { outcome: 'idle' as const };
       return decide(tx, rollout, now);
     },
@@ -141,6 +152,8 @@ export async function tickRollout(
   if (decided.outcome !== 'ticked') return { outcome: decided.outcome, sent: 0, nextAt: null };
   let sent = 0;
   for (const claim of decided.claims) if (await sendApply(db, decided.rollout, claim)) sent++;
+  if (decided.revert)
+    await revertSucceeded({ db, actor: SYSTEM_ACTOR }, decided.rollout, 'the failure threshold');
   return { outcome: 'ticked', sent, nextAt: decided.nextAt };
 }
 
@@ -185,7 +198,16 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
     if (at && at > now && (!nextAt || at < nextAt)) nextAt = at;
   };
   const claims: Claim[] = [];
-  const done = { outcome: 'ticked' as const, rollout, claims, nextAt: null as Date | null };
+  const done = {
+    outcome: 'ticked' as const,
+    rollout,
+    claims,
+    nextAt: null as Date | null,
+    /** the failure threshold stopped it and its devices that succeeded go back (rollbackOnAbort) */
+    revert: false,
+  };
+  // aborted or failed: only the devices still applying or soaking are followed to their outcome
+  const stopped = rollout.state === 'aborted' || rollout.state === 'failed';
 
   // --- start time
   if (rollout.state === 'scheduled') {
@@ -211,10 +233,13 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   };
 
   // --- dynamic mode: devices that joined the target since go to the current (or last) batch
-  if (rollout.dynamic) await pickUpNewDevices(tx, rollout, pinned, offered);
+  if (rollout.dynamic && !stopped) await pickUpNewDevices(tx, rollout, pinned, offered);
 
   const members = await tx.rolloutDevice.findMany({
-    where: { rolloutId: rollout.id },
+    where: {
+      rolloutId: rollout.id,
+      ...(stopped ? { state: { in: ['applying', 'soaking'] } } : {}),
+    },
     include: { device: { select: targetDeviceSelect } },
   });
   const commandIds = members.map((m) => m.lastCommandId).filter((id): id is string => !!id);
@@ -284,6 +309,12 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         case 'succeeded': {
           if (!online) break; // back when it reconnects (the soak starts then)
           if (member.device.rootPrefixHash !== pinned.rootPrefixHash) break; // inventory to come
+          // the inventory that carries the new hash carries the workloads too
+          const lost = missingWorkloads(member.workloadsBefore, member.device.flakes);
+          if (lost.length) {
+            await fail(`came back without its workloads: ${lost.join(', ')}`, 'failed', false);
+            break;
+          }
           const soak = batchOf.get(member.batchIndex ?? -1)?.soakSeconds ?? 0;
           if (soak === 0)
             await set({ state: 'succeeded', lastError: null }, 'runs the new version');
@@ -336,11 +367,18 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
           { state: 'failed', lastError: 'left the new version during soak (rolled back)' },
           'left the new version during soak',
         );
-      else if (member.soakUntil && member.soakUntil <= now)
+      else if (missingWorkloads(member.workloadsBefore, member.device.flakes).length) {
+        const lost = missingWorkloads(member.workloadsBefore, member.device.flakes).join(', ');
+        await set(
+          { state: 'failed', lastError: `lost its workloads during soak: ${lost}` },
+          `lost its workloads during soak: ${lost}`,
+        );
+      } else if (member.soakUntil && member.soakUntil <= now)
         await set({ state: 'succeeded', lastError: null }, 'stayed online through its soak');
       else wake(member.soakUntil);
     } else if (member.state === 'scheduled' && member.nextAttemptAt) wake(member.nextAttemptAt);
   }
+  if (stopped) return { ...done, nextAt };
 
   // --- failure threshold (judged over the whole rollout, once the minimum sample is reached)
   const failed = members.filter((m) => (FAILED as readonly string[]).includes(m.state)).length;
@@ -354,9 +392,12 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
       failed * 100 >= rollout.failureThresholdPercent * sample;
     if (failed > 0 && (byCount || byPercent)) {
       const reason = `failure threshold reached: ${failed} of ${sample} devices failed (threshold ${rollout.failureThresholdCount ?? `${rollout.failureThresholdPercent}%`})`;
-      if (rollout.failureAction === 'abort') await abortInTx(tx, system, rollout, reason);
-      else await pauseInTx(tx, system, rollout, reason);
-      return { ...done, nextAt };
+      if (rollout.failureAction === 'pause') {
+        await pauseInTx(tx, system, rollout, reason);
+        return { ...done, nextAt };
+      }
+      await abortInTx(tx, system, rollout, reason, 'failed');
+      return { ...done, nextAt, revert: rollout.rollbackOnAbort };
     }
   }
 
@@ -453,21 +494,11 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
 
   const server = version.image.updateServer;
   const cap = Math.min(rollout.maxConcurrentPerServer ?? Infinity, server.maxConcurrentApplies);
-  const serverRollouts = (
-    await tx.rollout.findMany({
-      where: { imageVersion: { image: { updateServerId: server.id } } },
-      select: { id: true },
-    })
-  ).map((r) => r.id);
-  // exact: apply commands not terminal, of devices online (offline, failed, timed out free the slot)
-  let inFlight = await tx.command.count({
-    where: {
-      kind: 'apply',
-      state: { notIn: [...TERMINAL_COMMAND_STATES] },
-      device: { presence: { online: true } },
-      OR: [{ rolloutId: { in: serverRollouts } }, { device: { updateServerId: server.id } }],
-    },
-  });
+  // every rollout on this server claims under one lock, so two rollouts cannot both take the
+  // last slot; the slots are counted exactly: applies not finished of devices online (an offline,
+  // failed or timed-out device frees its slot at once), and claims whose command is not sent yet
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`update-server:${server.id}`}, 0))`;
+  let inFlight = await countServerSlotsInUse(tx, server.id);
 
   const budget = rollout.disruptionBudget
     ? disruptionBudgetSchema.parse(rollout.disruptionBudget)
@@ -547,6 +578,7 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         skipReason: null,
         nextAttemptAt: null,
         previousRootPrefixHash: m.device.rootPrefixHash,
+        workloadsBefore: workloadNames(m.device.flakes),
       },
     });
     if (!moved.count) continue;
@@ -592,26 +624,87 @@ export async function pauseInTx(
   });
 }
 
-/** Abort: no new applies; queued ones are left to finish or expire; optionally revert. */
+/** Apply commands not finished, of devices online, on `serverId`; and claims not yet sent. */
+async function countServerSlotsInUse(tx: Tx, serverId: string): Promise<number> {
+  const [row] = await tx.$queryRaw<{ n: number }[]>`
+    SELECT (
+      SELECT count(*) FROM command c
+      JOIN device_presence p ON p."deviceId" = c."deviceId" AND p.online
+      LEFT JOIN device d ON d.id = c."deviceId"
+      LEFT JOIN rollout r ON r.id = c."rolloutId"
+      LEFT JOIN image_version v ON v.id = r."imageVersionId"
+      LEFT JOIN image i ON i.id = v."imageId"
+      WHERE c.kind = 'apply'
+        AND c.state::text <> ALL(${[...TERMINAL_COMMAND_STATES]}::text[])
+        AND (i."updateServerId" = ${serverId}::uuid
+          OR (c."rolloutId" IS NULL AND d."updateServerId" = ${serverId}::uuid))
+    ) + (
+      SELECT count(*) FROM rollout_device rd
+      JOIN device_presence p ON p."deviceId" = rd."deviceId" AND p.online
+      JOIN rollout r ON r.id = rd."rolloutId"
+      JOIN image_version v ON v.id = r."imageVersionId"
+      JOIN image i ON i.id = v."imageId"
+      WHERE rd.state = 'applying' AND rd."lastCommandId" IS NULL
+        AND i."updateServerId" = ${serverId}::uuid
+    ) AS n`;
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Abort (an operator) or fail (the failure threshold): no new applies. Applies still queued are
+ * cancelled (never sent); ones a device has started are followed to their outcome. The devices
+ * that succeeded are reverted by the caller when rollbackOnAbort says so.
+ */
 export async function abortInTx(
   tx: Tx,
   ctx: Pick<ServiceContext, 'actor' | 'ipAddress'>,
   rollout: { id: string; name: string; state: string },
   reason: string,
+  to: 'aborted' | 'failed' = 'aborted',
 ) {
   await tx.rollout.update({
     where: { id: rollout.id },
-    data: { state: 'aborted', stateReason: reason, completedAt: new Date() },
+    data: { state: to, stateReason: reason, completedAt: new Date() },
   });
-  rollout.state = 'aborted';
+  rollout.state = to;
+  const why = to === 'aborted' ? 'the rollout was aborted' : 'the rollout failed';
   await tx.rolloutDevice.updateMany({
     where: { rolloutId: rollout.id, state: { in: ['pending', 'scheduled'] } },
-    data: { state: 'skipped', skipReason: 'the rollout was aborted' },
+    data: { state: 'skipped', skipReason: why },
   });
-  await rolloutEvent(tx, rollout.id, `aborted: ${reason}`);
-  await auditRollout(ctx, tx, 'rollout.aborted', rollout, {
+  const cancelled = await cancelQueuedRolloutApplies(tx, rollout.id, `${why} before delivery`);
+  if (cancelled.length)
+    await tx.rolloutDevice.updateMany({
+      where: { rolloutId: rollout.id, state: 'applying', lastCommandId: { in: cancelled } },
+      data: { state: 'skipped', skipReason: `${why} before its apply was sent` },
+    });
+  await rolloutEvent(
+    tx,
+    rollout.id,
+    `${to}: ${reason}${cancelled.length ? ` (${cancelled.length} queued applies cancelled)` : ''}`,
+  );
+  await auditRollout(ctx, tx, to === 'aborted' ? 'rollout.aborted' : 'rollout.failed', rollout, {
     reason,
+    cancelledApplies: cancelled.length,
   });
+}
+
+/** Revert the devices that succeeded, with its timeline entry and audit event. */
+export async function revertSucceeded(
+  ctx: ServiceContext,
+  rollout: { id: string; name: string },
+  cause: string,
+) {
+  const sent = await sendReverts(ctx, rollout);
+  await ctx.db.$transaction(async (tx) => {
+    await rolloutEvent(
+      tx,
+      rollout.id,
+      `revert (${cause}): ${sent} devices sent back to their previous slot`,
+    );
+    await auditRollout(ctx, tx, 'rollout.reverted', rollout, { devices: sent, cause });
+  });
+  return sent;
 }
 
 /** Revert: the succeeded devices go back to their previous slot (`os-update --rollback`). */

@@ -40,6 +40,7 @@ export const targetDeviceSelect = {
   slotSize: true,
   imageName: true,
   lastSeenAt: true,
+  flakes: true,
   presence: { select: { online: true, lastSeenAt: true } },
 } satisfies Prisma.DeviceSelect;
 export type TargetDevice = Prisma.DeviceGetPayload<{ select: typeof targetDeviceSelect }>;
@@ -108,6 +109,22 @@ export function preflight(
       reason: `offline since ${(device.presence?.lastSeenAt ?? device.lastSeenAt)?.toISOString() ?? 'it enrolled'}`,
     };
   return null;
+}
+
+/** The names of the workloads (flakes) a device reports. */
+export function workloadNames(flakes: unknown): string[] {
+  if (!Array.isArray(flakes)) return [];
+  return flakes
+    .map((flake: unknown) =>
+      flake && typeof flake === 'object' && 'name' in flake ? String(flake.name) : null,
+    )
+    .filter((name): name is string => name !== null);
+}
+
+/** The workloads of `before` a device no longer reports. */
+export function missingWorkloads(before: readonly string[], flakes: unknown): string[] {
+  const now = new Set(workloadNames(flakes));
+  return before.filter((name) => !now.has(name));
 }
 
 /** device id -> name of the other active rollout it is in */

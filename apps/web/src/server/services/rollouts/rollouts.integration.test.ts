@@ -18,7 +18,7 @@ import { tickRollout } from './rollout-scheduler';
 import pino from 'pino';
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
-type Behaviour = 'succeed' | 'fail' | 'silent' | 'rollback';
+type Behaviour = 'succeed' | 'fail' | 'silent' | 'rollback' | 'lose-workloads';
 
 const OLD = 'a'.repeat(40);
 const MiB = 1024 * 1024;
@@ -67,7 +67,7 @@ describe('staged rollouts', () => {
   /** An enrolled, online device whose agent answers applies as `behaviour` says. */
   async function device(
     labels: Record<string, string>,
-    behaviour: Behaviour | (() => Behaviour) = 'succeed',
+    behaviour: Behaviour | (() => Behaviour | Promise<Behaviour>) = 'succeed',
     inventory: Parameters<typeof sampleInventory>[0] = {},
   ) {
     const identity = newIdentity();
@@ -88,16 +88,21 @@ describe('staged rollouts', () => {
         if (answered.has(frame.id)) continue;
         answered.add(frame.id);
         connection.send({ type: 'ack', commandId: frame.id });
-        const now = typeof behaviour === 'function' ? behaviour() : behaviour;
+        const now = typeof behaviour === 'function' ? await behaviour() : behaviour;
         if (now === 'silent') continue;
         const target =
           frame.kind === 'apply'
             ? (frame.params as { expectedRootPrefixHash: string }).expectedRootPrefixHash
             : OLD;
-        if (now === 'succeed') {
+        if (now === 'succeed' || now === 'lose-workloads') {
           connection.send({
             type: 'inventory',
-            inventory: { ...facts, rootPrefixHash: target, collectedAt: new Date().toISOString() },
+            inventory: {
+              ...facts,
+              rootPrefixHash: target,
+              ...(now === 'lose-workloads' ? { flakes: [] } : {}),
+              collectedAt: new Date().toISOString(),
+            },
           });
           await eventually(
             () => app.db.device.findUniqueOrThrow({ where: { id: identity.deviceId } }),
@@ -108,8 +113,8 @@ describe('staged rollouts', () => {
           type: 'result',
           commandId: frame.id,
           kind: frame.kind,
-          status: now === 'succeed' ? 'succeeded' : 'failed',
-          ...(now === 'succeed'
+          status: now === 'succeed' || now === 'lose-workloads' ? 'succeeded' : 'failed',
+          ...(now === 'succeed' || now === 'lose-workloads'
             ? { data: { rootPrefixHash: target } }
             : {
                 error: {
@@ -381,7 +386,10 @@ describe('staged rollouts', () => {
       () => rolloutOf(id),
       (r) => r.devices.filter((d) => /disruption budget/.test(d.reason)).length === 2,
     );
-    expect(held.devices.filter((d) => d.state === 'applying')).toHaveLength(2);
+    expect(
+      held.devices.filter((d) => d.state === 'applying'),
+      JSON.stringify(held.devices),
+    ).toHaveLength(2);
     // the silent ones fail by deadline (freeing their budget); the next ones succeed
     answer = 'succeed';
     for (const command of first)
@@ -393,7 +401,10 @@ describe('staged rollouts', () => {
       () => rolloutOf(id),
       (r) => r.devices.filter((d) => d.state === 'succeeded').length === 2,
     );
-    expect(done.devices.filter((d) => d.state === 'timed_out')).toHaveLength(2);
+    expect(
+      done.devices.filter((d) => d.state === 'timed_out'),
+      JSON.stringify(done.devices),
+    ).toHaveLength(2);
     expect(await applies(id)).toHaveLength(4);
     void fleet;
   });
@@ -602,6 +613,202 @@ describe('staged rollouts', () => {
     expect(
       (await app.db.auditEvent.findMany({ where: { targetId: id } })).map((a) => a.action),
     ).toContain('rollout.reverted');
+  });
+
+  const members = (rolloutId: string) =>
+    app.db.rolloutDevice.findMany({ where: { rolloutId }, orderBy: { deviceId: 'asc' } });
+  const webFlake = {
+    engine: 'podman' as const,
+    name: 'web',
+    appPath: '/usr/share/flakes/bin/web',
+    target: null,
+    container: 'registry.local/web',
+    base: null,
+  };
+
+  it('a device back on the new version without its workloads fails; so does one losing them in soak', async () => {
+    const version = await newVersion();
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    const lost = await device({ site, role: 'lost' }, 'lose-workloads', { flakes: [webFlake] });
+    const soaker = await device({ site, role: 'soaker' }, 'succeed', { flakes: [webFlake] });
+    const { id } = await caller().rollouts.create({
+      name: 'workloads',
+      imageVersionId: version.id,
+      target: { labels: { site } },
+      batches: [{ percent: 100, soakSeconds: 600 }],
+    });
+    const first = await eventually(
+      () => members(id),
+      (list) =>
+        list.find((m) => m.deviceId === lost.id)?.state === 'failed' &&
+        list.find((m) => m.deviceId === soaker.id)?.state === 'soaking',
+      60_000,
+    );
+    expect(first.find((m) => m.deviceId === lost.id)?.lastError).toBe(
+      'came back without its workloads: web',
+    );
+    expect(first.find((m) => m.deviceId === soaker.id)?.workloadsBefore).toEqual(['web']);
+    // during its soak the workload disappears from the soaking device's inventory
+    soaker.connection.send({
+      type: 'inventory',
+      inventory: sampleInventory({ rootPrefixHash: version.rootPrefixHash, flakes: [] }),
+    });
+    const after = await eventually(
+      () => members(id),
+      (list) => list.find((m) => m.deviceId === soaker.id)?.state === 'failed',
+      60_000,
+    );
+    expect(after.find((m) => m.deviceId === soaker.id)?.lastError).toBe(
+      'lost its workloads during soak: web',
+    );
+  });
+
+  it('the failure threshold with action abort fails the rollout and reverts the devices that succeeded', async () => {
+    const version = await newVersion();
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    const canary = await device({ site, canary: 'yes' });
+    for (let i = 0; i < 2; i++) await device({ site, canary: 'no' }, 'fail');
+    const { id } = await caller().rollouts.create({
+      name: 'fails and reverts',
+      imageVersionId: version.id,
+      target: { labels: { site } },
+      batches: [{ count: 1, selector: { labels: { canary: 'yes' } } }, { percent: 100 }],
+      failureThresholdCount: 1,
+      failureAction: 'abort',
+      rollbackOnAbort: true,
+    });
+    const failed = await eventually(
+      () => app.db.rollout.findUniqueOrThrow({ where: { id } }),
+      (r) => r.state === 'failed',
+      60_000,
+    );
+    expect(failed.stateReason).toMatch(/^failure threshold reached: [12] of [23] devices failed/);
+    const rollback = await eventually(
+      () => app.db.command.findFirst({ where: { rolloutId: id, kind: 'rollback' } }),
+      (c) => c?.state === 'succeeded',
+    );
+    expect(rollback?.deviceId).toBe(canary.id);
+    expect((await members(id)).find((m) => m.deviceId === canary.id)?.state).toBe('reverted');
+    const actions = (await app.db.auditEvent.findMany({ where: { targetId: id } })).map(
+      (a) => a.action,
+    );
+    expect(actions).toEqual(expect.arrayContaining(['rollout.failed', 'rollout.reverted']));
+    expect(actions).not.toContain('rollout.aborted');
+  });
+
+  it('abort cancels applies not yet delivered, and follows the one in flight to its outcome', async () => {
+    const version = await newVersion();
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    let release: (value: Behaviour) => void = () => undefined;
+    const gate = new Promise<Behaviour>((resolve) => (release = resolve));
+    const busy = await device({ site }, () => gate);
+    // online by its presence, but no agent connected here to deliver to: its apply stays queued
+    const template = await app.db.device.findUniqueOrThrow({ where: { id: busy.id } });
+    const idle = await app.db.device.create({
+      data: {
+        name: `unreached-${site}`,
+        publicKey: randomBytes(16).toString('hex'),
+        status: 'accepted',
+        labels: { site },
+        facts: template.facts ?? {},
+        rootPrefixHash: OLD,
+        arch: template.arch,
+        profile: template.profile,
+        slotSize: template.slotSize,
+        imageName: template.imageName,
+        presence: { create: { online: true, lastSeenAt: new Date() } },
+      },
+    });
+    const { id } = await caller().rollouts.create({
+      name: 'aborted mid-apply',
+      imageVersionId: version.id,
+      target: { labels: { site } },
+      batches: [{ percent: 100 }],
+    });
+    await eventually(
+      () => applies(id),
+      (list) =>
+        list.length === 2 &&
+        list.find((c) => c.deviceId === busy.id)?.state !== 'queued' &&
+        list.find((c) => c.deviceId === idle.id)?.state === 'queued',
+    );
+    await caller().rollouts.abort({ rolloutId: id });
+    const cancelled = await applies(id);
+    expect(cancelled.find((c) => c.deviceId === idle.id)?.state).toBe('cancelled');
+    expect((await members(id)).find((m) => m.deviceId === idle.id)).toMatchObject({
+      state: 'skipped',
+      skipReason: 'the rollout was aborted before its apply was sent',
+    });
+    // the device that had started finishes; the stopped rollout still records its outcome
+    release('succeed');
+    const settled = await eventually(
+      () => members(id),
+      (list) => list.find((m) => m.deviceId === busy.id)?.state === 'succeeded',
+      60_000,
+    );
+    expect(settled.find((m) => m.deviceId === busy.id)?.state).toBe('succeeded');
+    expect((await app.db.rollout.findUniqueOrThrow({ where: { id } })).state).toBe('aborted');
+  });
+
+  it('the per-server cap holds across rollouts, and a device going offline frees its slot at once', async () => {
+    // a server of its own, so no other test's applies count
+    const server = await app.db.updateServer.create({
+      data: {
+        name: 'edge-capped',
+        sshTarget: 'fleet@127.0.0.2',
+        httpUrl: 'http://127.0.0.1:1',
+        maxConcurrentApplies: 1,
+      },
+    });
+    const image = await app.db.image.create({
+      data: { updateServerId: server.id, name: 'EOS.x86_64-AB' },
+    });
+    const versionOn = () =>
+      app.db.imageVersion.create({
+        data: {
+          imageId: image.id,
+          rootPrefixHash: randomBytes(20).toString('hex'),
+          imageSha1: randomBytes(20).toString('hex'),
+          rootSha256: randomBytes(32).toString('hex'),
+          rootPartitionSize: BigInt(8 * MiB),
+        },
+      });
+    const site = `s-${randomBytes(2).toString('hex')}`;
+    const capped = { updateServer: 'fleet@127.0.0.2' };
+    const first = await device({ site, group: 'one' }, 'silent', capped);
+    const second = await device({ site, group: 'two' }, 'silent', capped);
+    const ids: string[] = [];
+    for (const group of ['one', 'two'])
+      ids.push(
+        (
+          await caller().rollouts.create({
+            name: `cap ${group}`,
+            imageVersionId: (await versionOn()).id,
+            target: { labels: { site, group } },
+            batches: [{ percent: 100 }],
+          })
+        ).id,
+      );
+    const inFlight = () =>
+      app.db.command.findMany({
+        where: { rolloutId: { in: ids }, kind: 'apply', state: { notIn: ['cancelled'] } },
+      });
+    const sent = await eventually(inFlight, (list) => list.length >= 1);
+    // both rollouts tick again, and neither takes a second slot
+    for (const rolloutId of ids) await tickRollout(app.db, rolloutId);
+    expect(await inFlight()).toHaveLength(1);
+    const holder = sent[0]?.deviceId === first.id ? first : second;
+    const other = holder === first ? second : first;
+    const held = await eventually(
+      () => app.db.rolloutDevice.findFirst({ where: { deviceId: other.id } }),
+      (m) => m?.skipReason === 'edge-capped is at its cap of 1 concurrent applies',
+    );
+    expect(held?.state).toBe('scheduled');
+    // the holder goes dark: its slot is free at once, the other rollout's device gets it
+    holder.close();
+    const next = await eventually(inFlight, (list) => list.some((c) => c.deviceId === other.id));
+    expect(next).toHaveLength(2);
+    for (const rolloutId of ids) await caller().rollouts.abort({ rolloutId });
   });
 
   it('refuses a blocked version, and a viewer cannot create', async () => {

@@ -19,7 +19,7 @@ import {
   auditRollout,
   pauseInTx,
   rolloutEvent,
-  sendReverts,
+  revertSucceeded,
   SETTLED_DEVICE_STATES,
 } from './rollout-scheduler';
 import {
@@ -450,7 +450,16 @@ export async function getRollout(ctx: Pick<ServiceContext, 'db'>, input: { rollo
 /** the rollouts the scheduler ticks */
 export async function activeRolloutIds(db: Db) {
   const rows = await db.rollout.findMany({
-    where: { state: { in: ['scheduled', 'running', 'paused'] } },
+    where: {
+      OR: [
+        { state: { in: [...ACTIVE_ROLLOUT_STATES] } },
+        // stopped, with devices still to report their outcome
+        {
+          state: { in: ['aborted', 'failed'] },
+          devices: { some: { state: { in: ['applying', 'soaking'] } } },
+        },
+      ],
+    },
     select: { id: true },
     take: 1000,
   });
@@ -602,13 +611,8 @@ export async function retryFailedDevices(
   });
 }
 
-async function revertDevices(ctx: ServiceContext, rollout: { id: string; name: string }) {
-  const sent = await sendReverts(ctx, rollout);
-  await ctx.db.$transaction(async (tx) => {
-    await rolloutEvent(tx, rollout.id, `revert: ${sent} devices sent back to their previous slot`);
-    await auditRollout(ctx, tx, 'rollout.reverted', rollout, { devices: sent });
-  });
-  return sent;
+function revertDevices(ctx: ServiceContext, rollout: { id: string; name: string }) {
+  return revertSucceeded(ctx, rollout, `by ${ctx.actor.label}`);
 }
 
 /** Revert: the succeeded devices back to the previous slot (no download). The rollout stops. */
