@@ -104,6 +104,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 interface Server {
   port: number;
   ticks: TickReport[];
+  /** its warnings and errors (pino JSON lines) by message */
+  logged: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -145,9 +147,26 @@ async function startServer(databaseUrl: string): Promise<Server> {
       fail(new Error(`the server exited with ${code} before listening:\n${output}`));
     });
   });
-  // its warnings (pino JSON) after LISTENING go to our stderr
-  child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  return { port, ticks, stop };
+  // its warnings (pino JSON) after LISTENING: counted by message for the report
+  const logged = new Map<string, number>();
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line || line.startsWith('LISTENING')) continue;
+      let message = line.slice(0, 160);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+        const error = entry.err?.message?.replace(/\s+/g, ' ').slice(0, 120);
+        message = `${entry.msg ?? ''}${error ? `: ${error}` : ''}`;
+      } catch {
+        // not JSON: the line itself
+      }
+      logged.set(message, (logged.get(message) ?? 0) + 1);
+    }
+  });
+  return { port, ticks, logged, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +201,13 @@ async function connectAgent(agent: Agent, baseUrl: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       const connection = await authenticate(baseUrl, agent.identity);
-      await connection.next('welcome', 60_000);
+      // a server too busy for the handshake closes the socket: back off and try again
+      await Promise.race([
+        connection.next('welcome', 60_000),
+        connection.closed.then(({ code }) => {
+          throw new Error(`closed ${code} before welcome`);
+        }),
+      ]);
       connection.send({ type: 'inventory', inventory: inventoryOf(agent) });
       agent.connection = connection;
       connection.ws.on('message', () => {
@@ -230,7 +255,8 @@ async function answer(
     bytesWritten: 0,
     totalBytes: params.expectedRootBytes,
   });
-  await sleep(APPLY_MS);
+  // downloads take their own time: 0.5 to 1.5 × --apply-ms
+  await sleep(APPLY_MS * (0.5 + Math.random()));
   connection.send({ type: 'progress', commandId: frame.id, phase: 'rebooting' });
   // kexec: the socket drops; the new boot's agent connects, reports, then sends the result
   connection.close();
@@ -534,7 +560,7 @@ async function main() {
   const loadAfter = loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  const markdown = render({ machine, loadAfter, connectSeconds, runs });
+  const markdown = render({ machine, loadAfter, connectSeconds, runs, logged: server.logged });
   process.stdout.write(`\n${markdown}\n`);
   if (!values['no-write']) {
     writeSection(markdown);
@@ -563,6 +589,7 @@ function render(f: {
   loadAfter: string;
   connectSeconds: number;
   runs: RunFigures[];
+  logged: Map<string, number>;
 }) {
   const command = `npm run bench:rollout -w @eos-fleet/bench -- --devices ${DEVICES} --baseline ${BASELINE} --caps ${CAPS.join(',')} --apply-ms ${APPLY_MS}`;
   const rows = f.runs.map((run) => ({ run, s: summarise(run) }));
@@ -579,7 +606,7 @@ function render(f: {
     'default gateway timings), on an embedded PostgreSQL 18. The devices are accepted rows seeded',
     `with the public keys of ${DEVICES} simulated agents in the bench process (real Ed25519 keys, real`,
     'WebSockets, the real `/agent/v1` protocol); each answers an apply as the agent does: ack,',
-    `progress \`downloading\`, ${APPLY_MS} ms, progress \`rebooting\`, its socket drops (kexec), a new`,
+    `progress \`downloading\`, ${APPLY_MS / 2}–${(APPLY_MS * 3) / 2} ms (uniform), progress \`rebooting\`, its socket drops (kexec), a new`,
     'connection authenticates, reports the inventory with the new root prefix hash, then sends',
     '`succeeded` until `result_stored`. The scheduler counts a device done when the command',
     'succeeded, the device is online and its reported root prefix hash is the pinned one.',
@@ -613,6 +640,19 @@ function render(f: {
             ),
           '',
           `Its busiest ticks (ms, statements, decisions): ${biggest.s.busy.map((b) => `${n(b.ms)} ms / ${b.statements} / ${b.decisions}`).join('; ')}.`,
+          '',
+        ]
+      : []),
+    ...(f.logged.size
+      ? [
+          'Server log over the whole bench (warnings and errors, by message):',
+          '',
+          '| count | message |',
+          '|---|---|',
+          ...[...f.logged]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 6)
+            .map(([message, count]) => `| ${count} | ${message.replace(/\|/g, '\\|')} |`),
           '',
         ]
       : []),
