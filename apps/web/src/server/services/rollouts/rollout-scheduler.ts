@@ -280,7 +280,7 @@ async function sendApplies(
         {
           deviceIds: accepted.map((c) => c.deviceId),
           kind: 'apply',
-          params: params.data.params as Prisma.InputJsonValue,
+          params: params.data.params,
           createdById: null,
           actorLabel: actor.label,
           rolloutId: rollout.id,
