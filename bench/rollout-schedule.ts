@@ -218,9 +218,9 @@ async function connectAgent(agent: Agent, baseUrl: string): Promise<void> {
       for (const frame of connection.frames)
         if (frame.type === 'command') void answer(agent, frame, baseUrl).catch(agentError);
       return;
-    } catch (error) {
-      if (attempt >= 10) throw error;
-      await sleep(1_000 + Math.random() * 2_000);
+    } catch {
+      // as the agent does: forever, with capped, jittered exponential backoff
+      await sleep(Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
     }
   }
 }
@@ -452,8 +452,12 @@ function summarise(run: RunFigures) {
   // the busiest ticks: the ones that decided the most
   const busy = [...ticks].sort((a, b) => decisions(b) - decisions(a)).slice(0, 5);
   const byKind = new Map<string, number>();
-  for (const t of ticks)
+  const msByKind = new Map<string, number>();
+  for (const t of ticks) {
     for (const [kind, n] of Object.entries(t.byKind)) byKind.set(kind, (byKind.get(kind) ?? 0) + n);
+    for (const [kind, ms] of Object.entries(t.msByKind))
+      msByKind.set(kind, (msByKind.get(kind) ?? 0) + ms);
+  }
   return {
     ticks: ticks.length,
     busyOrIdle: run.ticks.length - ticks.length,
@@ -474,6 +478,7 @@ function summarise(run: RunFigures) {
     max: percentile(ms, 100),
     busy: busy.map((t) => ({ ms: t.ms, statements: t.statements, decisions: decisions(t) })),
     byKind: [...byKind].sort((a, b) => b[1] - a[1]),
+    msByKind,
   };
 }
 
@@ -526,8 +531,9 @@ async function main() {
   const baseUrl = `http://127.0.0.1:${server.port}`;
   cleanups.push({
     name: 'agents',
-    run: async () => {
+    run: () => {
       for (const agent of agents) agent.connection?.ws.terminate();
+      return Promise.resolve();
     },
   });
   const connectStart = performance.now();
@@ -631,13 +637,12 @@ function render(f: {
       ? [
           `Statements of all ticks of the ${biggest.run.devices}-device run at cap ${biggest.run.cap}, by kind:`,
           '',
-          '| statement | count | per tick |',
-          '|---|---|---|',
-          ...biggest.s.byKind
-            .slice(0, 12)
-            .map(
-              ([kind, count]) => `| \`${kind}\` | ${count} | ${n(count / biggest.s.ticks, 1)} |`,
-            ),
+          '| statement | count | per tick | ms answering, summed (share of tick time) |',
+          '|---|---|---|---|',
+          ...biggest.s.byKind.slice(0, 12).map(([kind, count]) => {
+            const ms = biggest.s.msByKind.get(kind) ?? Number.NaN;
+            return `| \`${kind}\` | ${count} | ${n(count / biggest.s.ticks, 1)} | ${n(ms)} (${n(ms / 10 / biggest.s.tickSeconds)} %) |`;
+          }),
           '',
           `Its busiest ticks (ms, statements, decisions): ${biggest.s.busy.map((b) => `${n(b.ms)} ms / ${b.statements} / ${b.decisions}`).join('; ')}.`,
           '',

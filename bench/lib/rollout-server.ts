@@ -26,6 +26,8 @@ export interface TickReport {
   statements: number;
   /** statements by their first words (INSERT INTO "command" ...), for the doc's table */
   byKind: Record<string, number>;
+  /** the time from sending each kind to its answer, summed (ms; pool waits are not in it) */
+  msByKind: Record<string, number>;
   sent: number;
   decisions: { claimed: number; held: number; succeeded: number; skipped: number; failed: number };
   /** pending -> scheduled when a batch starts (one set-based UPDATE; not counted as decisions) */
@@ -38,6 +40,7 @@ if (!url) throw new Error('usage: rollout-server.ts DATABASE_URL');
 interface TickCounter {
   statements: number;
   byKind: Map<string, number>;
+  msByKind: Map<string, number>;
 }
 const inTick = new AsyncLocalStorage<TickCounter>();
 
@@ -61,7 +64,8 @@ function kindOf(text: string): string {
 }
 
 // the counting wrapper: every statement any pg client of this process sends
-const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- applied with its own `this` below
+const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
   const counter = inTick.getStore();
   if (counter) {
@@ -70,11 +74,20 @@ pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]
       typeof first === 'string'
         ? first
         : first && typeof first === 'object' && 'text' in first
-          ? String((first as { text: unknown }).text)
+          ? String(first.text)
           : '?';
     counter.statements++;
     const kind = kindOf(text);
     counter.byKind.set(kind, (counter.byKind.get(kind) ?? 0) + 1);
+    const t0 = performance.now();
+    const answer = query.apply(this, args);
+    if (answer instanceof Promise)
+      void answer.then(
+        () =>
+          counter.msByKind.set(kind, (counter.msByKind.get(kind) ?? 0) + performance.now() - t0),
+        () => undefined,
+      );
+    return answer;
   }
   return query.apply(this, args);
 } as typeof pg.Client.prototype.query;
@@ -135,7 +148,7 @@ const jobs = await startJobRunner({
   logger,
   async aroundTick(rolloutId, tick) {
     const before = await snapshot(rolloutId);
-    const counter: TickCounter = { statements: 0, byKind: new Map() };
+    const counter: TickCounter = { statements: 0, byKind: new Map(), msByKind: new Map() };
     const startedAt = Date.now();
     const t0 = performance.now();
     const outcome = await inTick.run(counter, tick);
@@ -149,6 +162,7 @@ const jobs = await startJobRunner({
       ms,
       statements: counter.statements,
       byKind: Object.fromEntries(counter.byKind),
+      msByKind: Object.fromEntries(counter.msByKind),
       sent: outcome.sent,
       decisions,
       released,
