@@ -96,6 +96,8 @@ const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 /** Log lines per device and topic per minute: what one device does costs the log a few lines. */
 const LOG_LINES_PER_MINUTE = 10;
+/** a delivery that failed on our side (a saturated pool) is tried again after 1 to 3 s */
+const REDELIVER_MS = 1_000;
 
 export function createGateway(options: GatewayOptions) {
   const { db, logger, gatewayId } = options;
@@ -172,6 +174,29 @@ export function createGateway(options: GatewayOptions) {
       });
       // a cancel requested while it was offline: the agent dedups the id and honours this
       if (command.cancelRequested) send(session, { type: 'cancel', commandId: command.id });
+    }
+  }
+
+  /**
+   * Delivery on a fleet event: a burst (a rollout's tick queues hundreds of applies at once) can
+   * find the pool saturated, and nothing else would deliver before the device reconnects.
+   */
+  async function deliverOrRetry(session: Session) {
+    try {
+      await deliver(session);
+    } catch (error) {
+      limitedLog(
+        session,
+        'delivery',
+        'warn',
+        { err: error },
+        'delivering commands failed; retrying',
+      );
+      if (session.state === 'closed') return;
+      setTimeout(
+        () => enqueue(session, () => deliverOrRetry(session)),
+        REDELIVER_MS * (1 + 2 * Math.random()),
+      ).unref();
     }
   }
 
@@ -446,7 +471,7 @@ export function createGateway(options: GatewayOptions) {
       if (!session) return;
       switch (event.type) {
         case 'command.queued':
-          return enqueue(session, () => deliver(session));
+          return enqueue(session, () => deliverOrRetry(session));
         case 'command.cancel_requested':
           // not sent on this connection yet: the next delivery sends it with its cancel
           return enqueue(session, async () => {

@@ -285,6 +285,8 @@ export async function enqueueCommands(
     params: Prisma.InputJsonValue;
     createdById: string | null;
     actorLabel: string;
+    /** a rollout's applies (its scheduler sends a tick's claims at once) */
+    rolloutId?: string | null;
   },
   now = new Date(),
 ): Promise<{ id: string; deviceId: string }[]> {
@@ -298,6 +300,7 @@ export async function enqueueCommands(
       params: input.params,
       deadlineAt,
       createdById: input.createdById,
+      rolloutId: input.rolloutId ?? null,
     })),
     select: { id: true, deviceId: true },
   });

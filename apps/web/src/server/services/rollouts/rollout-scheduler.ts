@@ -6,17 +6,23 @@
 //   `scheduled` with attempts = n to `applying` with attempts = n + 1: (rollout device, attempt)
 //   is the unique key of an apply, so two ticks can never send the same attempt twice;
 // - everything it knows is in rows (states, soak ends, retry times), so a restart loses nothing.
+// The round costs statements per kind of decision, not per device (bench/rollout-schedule.ts): its
+// moves are set-based UPDATEs that keep the compare-and-set per device (id AND state AND attempts),
+// and a tick's claims are sent in chunks, one transaction each.
 // What counts as success: the apply command `succeeded` (the agent reports it only after booting
 // the new slot, EOS committing it and the whole-slot hash matching), the device back online on
 // the pinned hash, and online through the batch's soak. Timed out, rolled back, failed, or offline
 // during soak: failed at once, counted toward the failure threshold.
-import type { Db, Prisma } from '@eos-fleet/db';
+import type { Db, Prisma, RolloutDeviceState } from '@eos-fleet/db';
 import { TERMINAL_COMMAND_STATES } from '@eos-fleet/shared/domain';
-import { recordAuditEvent } from '../audit/record-audit-event';
-import { applyImageVersion } from '../catalog/apply-image-version';
+import { commandSchema, describeIssues } from '@eos-fleet/shared/protocol/index';
+import { recordAuditEvent, recordAuditEvents } from '../audit/record-audit-event';
+import { configuredServerOf, sameSshTarget } from '../catalog/resolve-device-versions';
+import { enqueueCommands, provisionalApplyDeadline } from '../commands/command-lifecycle';
 import { createCommand } from '../commands/commands';
 import { SYSTEM_ACTOR, type ServiceContext } from '../context';
 import { AppError } from '../errors';
+import { publishFleetEvents } from '../events/fleet-events';
 import type { AuditAction } from '../audit/audit-actions';
 import {
   disruptionBudgetSchema,
@@ -57,6 +63,11 @@ export const TICKED_ROLLOUT_STATES = [
 ] as const;
 /** a claimed device with no command recorded this long is a tick that died before sending */
 const CLAIM_GRACE_MS = 60_000;
+/** ids per set-based statement (bind parameters stay far below PostgreSQL's 65,535) */
+const SET_CHUNK = 5_000;
+/** applies sent per transaction */
+const SEND_CHUNK = 500;
+const MiB = 1024 * 1024;
 
 export interface TickOutcome {
   outcome: 'busy' | 'idle' | 'ticked';
@@ -151,42 +162,241 @@ export async function tickRollout(
   );
   if (decided.outcome !== 'ticked') return { outcome: decided.outcome, sent: 0, nextAt: null };
   let sent = 0;
-  for (const claim of decided.claims) if (await sendApply(db, decided.rollout, claim)) sent++;
+  for (let i = 0; i < decided.claims.length; i += SEND_CHUNK)
+    sent += await sendApplies(db, decided.rollout, decided.claims.slice(i, i + SEND_CHUNK));
   if (decided.revert)
     await revertSucceeded({ db, actor: SYSTEM_ACTOR }, decided.rollout, 'the failure threshold');
   return { outcome: 'ticked', sent, nextAt: decided.nextAt };
 }
 
-async function sendApply(
+/**
+ * The claimed applies, in one transaction: each pinned to the rollout's content, refused (failed,
+ * with the reason) for a device that can no longer take it, as applyImageVersion and createCommand
+ * would refuse it one by one. Each claim records its command only if it is still that attempt.
+ */
+async function sendApplies(
   db: Db,
   rollout: { id: string; name: string; imageVersionId: string; pinnedRootSha256: string },
-  claim: Claim,
-): Promise<boolean> {
-  const ctx = { db, actor: { type: 'system' as const, label: `rollout ${rollout.name}` } };
-  try {
-    const command = await applyImageVersion(
-      ctx,
-      { deviceId: claim.deviceId, imageVersionId: rollout.imageVersionId },
-      { rolloutId: rollout.id, pinnedRootSha256: rollout.pinnedRootSha256 },
-    );
-    await db.rolloutDevice.updateMany({
-      where: { id: claim.rolloutDeviceId, attempts: claim.attempt, state: 'applying' },
-      data: { lastCommandId: command.id, skipReason: null },
-    });
-    return true;
-  } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    // refused before anything was sent: the device cannot take it (it counts as failed)
-    await db.$transaction(async (tx) => {
-      const moved = await tx.rolloutDevice.updateMany({
-        where: { id: claim.rolloutDeviceId, attempts: claim.attempt, state: 'applying' },
-        data: { state: 'failed', lastError: error.message },
+  claimed: Claim[],
+): Promise<number> {
+  if (!claimed.length) return 0;
+  let claims = claimed;
+  const actor = { type: 'system' as const, label: `rollout ${rollout.name}` };
+  const now = new Date();
+  return db.$transaction(
+    async (tx) => {
+      // only claims still current get a command: the row lock orders this against a later tick
+      // releasing the same claim (its compare-and-set also requires no command recorded), so a
+      // claim is either sent here or released there, never both
+      const current = new Set(
+        (
+          await tx.$queryRaw<{ id: string }[]>`
+            SELECT rd."id" FROM "rollout_device" rd
+              JOIN unnest(${claims.map((c) => c.rolloutDeviceId)}::uuid[],
+                          ${claims.map((c) => c.attempt)}::int[]) AS c("id", "attempt")
+                ON rd."id" = c."id" AND rd."attempts" = c."attempt"
+             WHERE rd."state" = 'applying' AND rd."lastCommandId" IS NULL
+               FOR UPDATE OF rd`
+        ).map((row) => row.id),
+      );
+      claims = claims.filter((c) => current.has(c.rolloutDeviceId));
+      if (!claims.length) return 0;
+      const version = await tx.imageVersion.findUnique({
+        where: { id: rollout.imageVersionId },
+        include: {
+          image: { include: { updateServer: { select: { name: true, sshTarget: true } } } },
+        },
       });
-      if (moved.count)
-        await rolloutEvent(tx, rollout.id, `apply refused: ${error.message}`, claim.deviceId);
-    });
-    return false;
+      const devices = new Map(
+        (
+          await tx.device.findMany({
+            where: { id: { in: claims.map((c) => c.deviceId) } },
+            select: {
+              id: true,
+              name: true,
+              status: true,
+              facts: true,
+              slotSize: true,
+              rootPrefixHash: true,
+              activeSlot: true,
+            },
+          })
+        ).map((d) => [d.id, d]),
+      );
+      const name = version
+        ? `${version.image.name} ${version.label ?? version.rootPrefixHash.slice(0, 12)}`
+        : '';
+      const versionProblem = !version
+        ? 'No such image version.'
+        : version.blocked
+          ? `${name} is blocked: it is not applied any more.`
+          : !version.available
+            ? `${name} is no longer offered by ${version.image.updateServer.name}.`
+            : version.rootSha256 !== rollout.pinnedRootSha256
+              ? `${version.image.updateServer.name} now publishes other content for ${name} than the rollout pinned.`
+              : null;
+      const refused = new Map<string, Claim[]>();
+      const accepted: Claim[] = [];
+      for (const claim of claims) {
+        const device = devices.get(claim.deviceId);
+        const configured = configuredServerOf(device?.facts);
+        const reason =
+          versionProblem ??
+          (!version || !device
+            ? 'No such device.'
+            : device.status !== 'accepted'
+              ? `The device is ${device.status}: only accepted devices take commands.`
+              : !configured || !sameSshTarget(configured, version.image.updateServer.sshTarget)
+                ? `The device fetches from ${configured ?? 'an unreported server'}; ${name} is published by ${version.image.updateServer.name}.`
+                : device.slotSize !== null && version.rootPartitionSize > device.slotSize
+                  ? `${name} does not fit: its root partition is ${(Number(version.rootPartitionSize) / MiB).toFixed(1)} MiB, the device's slot ${(Number(device.slotSize) / MiB).toFixed(1)} MiB.`
+                  : null);
+        if (reason) refused.set(reason, [...(refused.get(reason) ?? []), claim]);
+        else accepted.push(claim);
+      }
+      for (const [reason, group] of refused) {
+        // refused before anything was sent: the device cannot take it (it counts as failed)
+        const moved = await tx.rolloutDevice.updateManyAndReturn({
+          where: {
+            OR: group.map((c) => ({ id: c.rolloutDeviceId, attempts: c.attempt })),
+            state: 'applying',
+          },
+          data: { state: 'failed', lastError: reason },
+          select: { deviceId: true },
+        });
+        await tx.rolloutEvent.createMany({
+          data: moved.map((m) => ({
+            rolloutId: rollout.id,
+            deviceId: m.deviceId,
+            message: `apply refused: ${reason}`,
+          })),
+        });
+      }
+      if (!version || !accepted.length) return 0;
+      const params = commandSchema.safeParse({
+        kind: 'apply',
+        params: {
+          expectedRootPrefixHash: version.rootPrefixHash,
+          expectedRootSha256: version.rootSha256 ?? '',
+          expectedRootBytes: Number(version.rootPartitionSize),
+          imageName: `${version.image.name}@${version.rootPrefixHash}`,
+          deadline: provisionalApplyDeadline(now).toISOString(),
+        },
+      });
+      if (!params.success)
+        throw new AppError(
+          'BAD_REQUEST',
+          `Invalid apply parameters: ${describeIssues(params.error)}`,
+        );
+      const commands = await enqueueCommands(
+        tx,
+        {
+          deviceIds: accepted.map((c) => c.deviceId),
+          kind: 'apply',
+          params: params.data.params,
+          createdById: null,
+          actorLabel: actor.label,
+          rolloutId: rollout.id,
+        },
+        now,
+      );
+      await recordAuditEvents(
+        { actor },
+        tx,
+        commands.map((command) => {
+          const device = devices.get(command.deviceId);
+          // what ran where when it was sent, as createCommand records it
+          return {
+            action: 'command.created' as const,
+            targetType: 'device',
+            targetId: command.deviceId,
+            data: {
+              commandId: command.id,
+              kind: 'apply',
+              device: device?.name,
+              rootPrefixHash: device?.rootPrefixHash,
+              activeSlot: device?.activeSlot,
+            },
+          };
+        }),
+      );
+      await publishFleetEvents(
+        tx,
+        commands.map((c) => ({
+          type: 'command.queued' as const,
+          deviceId: c.deviceId,
+          commandId: c.id,
+        })),
+      );
+      const commandOf = new Map(commands.map((c) => [c.deviceId, c.id]));
+      const recorded = accepted.filter((c) => commandOf.has(c.deviceId));
+      await tx.$executeRaw`
+        UPDATE "rollout_device" rd
+           SET "lastCommandId" = c."commandId", "skipReason" = NULL, "updatedAt" = now()
+          FROM unnest(${recorded.map((c) => c.rolloutDeviceId)}::uuid[],
+                      ${recorded.map((c) => c.attempt)}::int[],
+                      ${recorded.map((c) => commandOf.get(c.deviceId) ?? '')}::uuid[])
+            AS c("id", "attempt", "commandId")
+         WHERE rd."id" = c."id" AND rd."attempts" = c."attempt" AND rd."state" = 'applying'`;
+      return commands.length;
+    },
+    { timeout: 60_000, maxWait: 10_000 },
+  );
+}
+
+/** A decided change of one rollout device, applied with the others of its kind (applyMoves). */
+interface Move {
+  member: { id: string; deviceId: string; state: RolloutDeviceState; attempts: number };
+  data: Prisma.RolloutDeviceUpdateManyMutationInput;
+  /** the rollout event it writes, if it moved */
+  message?: string;
+  /** a release of a claim also requires that no command was recorded for it meanwhile */
+  unsent?: true;
+}
+
+/**
+ * Set-based moves with the compare-and-set of each device kept: moves with the same data from the
+ * same (state, attempts) are one UPDATE ... WHERE id IN (...) AND state AND attempts; only the rows
+ * it returns moved (their events are written, their members updated in memory).
+ */
+async function applyMoves(tx: Tx, rolloutId: string, moves: Move[]) {
+  const groups = new Map<string, Move[]>();
+  for (const move of moves) {
+    const key = `${move.member.state}\u0000${move.member.attempts}\u0000${move.unsent ?? ''}\u0000${JSON.stringify(move.data)}`;
+    groups.set(key, [...(groups.get(key) ?? []), move]);
   }
+  let movedCount = 0;
+  for (const group of groups.values()) {
+    const [first] = group;
+    if (!first) continue;
+    for (let i = 0; i < group.length; i += SET_CHUNK) {
+      const chunk = group.slice(i, i + SET_CHUNK);
+      const moved = new Set(
+        (
+          await tx.rolloutDevice.updateManyAndReturn({
+            where: {
+              id: { in: chunk.map((m) => m.member.id) },
+              state: first.member.state,
+              attempts: first.member.attempts,
+              ...(first.unsent ? { lastCommandId: null } : {}),
+            },
+            data: first.data,
+            select: { id: true },
+          })
+        ).map((row) => row.id),
+      );
+      movedCount += moved.size;
+      const events: Prisma.RolloutEventCreateManyInput[] = [];
+      for (const move of chunk) {
+        if (!moved.has(move.member.id)) continue;
+        Object.assign(move.member, move.data);
+        if (move.message)
+          events.push({ rolloutId, message: move.message, deviceId: move.member.deviceId });
+      }
+      if (events.length) await tx.rolloutEvent.createMany({ data: events });
+    }
+  }
+  return movedCount;
 }
 
 type LoadedRollout = Prisma.RolloutGetPayload<{ include: { batches: true } }>;
@@ -242,7 +452,11 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
     },
     include: { device: { select: targetDeviceSelect } },
   });
-  const commandIds = members.map((m) => m.lastCommandId).filter((id): id is string => !!id);
+  // only the in-flight members' commands are read
+  const commandIds = members
+    .filter((m) => m.state === 'applying')
+    .map((m) => m.lastCommandId)
+    .filter((id): id is string => !!id);
   const commands = new Map(
     (
       await tx.command.findMany({
@@ -260,19 +474,23 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   );
   const batchOf = new Map(rollout.batches.map((b) => [b.index, b]));
 
-  // --- in-flight and soaking devices: what their commands and presence say
+  // --- in-flight and soaking devices: what their commands and presence say (moves are applied
+  // together after the loop, each still a compare-and-set on the state and attempts it was read in)
+  const moves: Move[] = [];
   for (const member of members) {
     const online = member.device.presence?.online === true;
-    const set = async (data: Prisma.RolloutDeviceUpdateManyMutationInput, message?: string) => {
-      const moved = await tx.rolloutDevice.updateMany({
-        where: { id: member.id, state: member.state, attempts: member.attempts },
+    const set = async (
+      data: Prisma.RolloutDeviceUpdateManyMutationInput,
+      message?: string,
+      unsent?: true,
+    ) => {
+      moves.push({
+        member,
         data,
+        message: message ? `${member.device.name}: ${message}` : undefined,
+        unsent,
       });
-      if (moved.count) {
-        Object.assign(member, data);
-        if (message)
-          await rolloutEvent(tx, rollout.id, `${member.device.name}: ${message}`, member.deviceId);
-      }
+      return Promise.resolve();
     };
     if (member.state === 'applying') {
       const command = member.lastCommandId ? commands.get(member.lastCommandId) : undefined;
@@ -289,7 +507,8 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
           orderBy: { createdAt: 'desc' },
           select: { id: true },
         });
-        await set(found ? { lastCommandId: found.id } : { state: 'scheduled' });
+        if (found) await set({ lastCommandId: found.id });
+        else await set({ state: 'scheduled' }, undefined, true);
         continue;
       }
       const attemptsLeft = member.attempts <= rollout.maxRetries;
@@ -378,6 +597,7 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
       else wake(member.soakUntil);
     } else if (member.state === 'scheduled' && member.nextAttemptAt) wake(member.nextAttemptAt);
   }
+  await applyMoves(tx, rollout.id, moves);
   if (stopped) return { ...done, nextAt };
 
   // --- failure threshold (judged over the whole rollout, once the minimum sample is reached)
@@ -478,17 +698,24 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
       m.state === 'scheduled' &&
       (!m.nextAttemptAt || m.nextAttemptAt <= now),
   );
-  const hold = async (m: (typeof members)[number], reason: string) => {
-    if (m.skipReason !== reason)
-      await tx.rolloutDevice.updateMany({
-        where: { id: m.id, state: 'scheduled' },
-        data: { skipReason: reason },
-      });
+  // holds, exclusions and claims are decided device by device, then written set-based
+  const holds = new Map<string, string[]>();
+  const hold = (m: (typeof members)[number], reason: string) => {
+    if (m.skipReason !== reason) holds.set(reason, [...(holds.get(reason) ?? []), m.id]);
+  };
+  const writeHolds = async () => {
+    for (const [reason, ids] of holds)
+      for (let i = 0; i < ids.length; i += SET_CHUNK)
+        await tx.rolloutDevice.updateMany({
+          where: { id: { in: ids.slice(i, i + SET_CHUNK) }, state: 'scheduled' },
+          data: { skipReason: reason },
+        });
   };
   if (!win.open) {
     wake(win.opensAt);
     const reason = `outside the maintenance window (next opening ${win.opensAt?.toISOString() ?? 'never'})`;
-    for (const m of waiting) await hold(m, reason);
+    for (const m of waiting) hold(m, reason);
+    await writeHolds();
     return { ...done, nextAt };
   }
 
@@ -520,11 +747,13 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
     waiting.map((m) => m.deviceId),
     rollout.id,
   );
+  const settle: Move[] = [];
+  const claiming: Move[] = [];
   for (const m of waiting) {
     const problem = preflight(m.device, pinned, offered, others.get(m.deviceId) ?? null);
     if (problem?.kind === 'done') {
-      await tx.rolloutDevice.updateMany({
-        where: { id: m.id, state: 'scheduled' },
+      settle.push({
+        member: m,
         data: { state: 'succeeded', skipReason: 'already runs the target version' },
       });
       continue;
@@ -533,26 +762,17 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
       // content no longer offered is held (never other bytes); other problems exclude the device
       const held = problem.kind === 'waiting' || problem.reason.includes('no longer offers');
       if (held)
-        await hold(
-          m,
-          held && problem.kind !== 'waiting' ? `held: ${problem.reason}` : problem.reason,
-        );
-      else {
-        await tx.rolloutDevice.updateMany({
-          where: { id: m.id, state: 'scheduled' },
+        hold(m, held && problem.kind !== 'waiting' ? `held: ${problem.reason}` : problem.reason);
+      else
+        settle.push({
+          member: m,
           data: { state: 'skipped', skipReason: problem.reason },
+          message: `${m.device.name}: excluded: ${problem.reason}`,
         });
-        await rolloutEvent(
-          tx,
-          rollout.id,
-          `${m.device.name}: excluded: ${problem.reason}`,
-          m.deviceId,
-        );
-      }
       continue;
     }
     if (inFlight >= cap) {
-      await hold(m, `${server.name} is at its cap of ${cap} concurrent applies`);
+      hold(m, `${server.name} is at its cap of ${cap} concurrent applies`);
       continue;
     }
     if (budget) {
@@ -561,16 +781,15 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         ? Math.max(1, Math.floor(((sizeOf.get(value) ?? 0) * budget.max) / 100))
         : budget.max;
       if ((unavailable.get(value) ?? 0) >= limit) {
-        await hold(
-          m,
-          `disruption budget: ${limit} of ${budget.label}=${value} already unavailable`,
-        );
+        hold(m, `disruption budget: ${limit} of ${budget.label}=${value} already unavailable`);
         continue;
       }
       unavailable.set(value, (unavailable.get(value) ?? 0) + 1);
     }
-    const moved = await tx.rolloutDevice.updateMany({
-      where: { id: m.id, state: 'scheduled', attempts: m.attempts },
+    // counted in flight before its compare-and-set: one that does not move only claims fewer
+    inFlight++;
+    claiming.push({
+      member: m,
       data: {
         state: 'applying',
         attempts: m.attempts + 1,
@@ -581,10 +800,19 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         workloadsBefore: workloadNames(m.device.flakes),
       },
     });
-    if (!moved.count) continue;
-    inFlight++;
-    claims.push({ rolloutDeviceId: m.id, deviceId: m.deviceId, attempt: m.attempts + 1 });
   }
+  await applyMoves(tx, rollout.id, settle);
+  await writeHolds();
+  // the claims: (scheduled, attempts n) -> (applying, n + 1); only the rows that moved are sent
+  const attemptOf = new Map(claiming.map((c) => [c.member.id, c.member.attempts + 1]));
+  await applyMoves(tx, rollout.id, claiming);
+  for (const { member } of claiming)
+    if (member.state === 'applying' && member.attempts === attemptOf.get(member.id))
+      claims.push({
+        rolloutDeviceId: member.id,
+        deviceId: member.deviceId,
+        attempt: member.attempts,
+      });
   if (win.closesAt) wake(win.closesAt);
   return { ...done, nextAt };
 }

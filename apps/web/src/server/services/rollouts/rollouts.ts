@@ -180,68 +180,76 @@ export async function createRollout(ctx: ServiceContext, raw: CreateRolloutInput
   const { pinned, name } = await loadVersion(ctx.db, input.imageVersionId);
   const p = await plan(ctx.db, input, pinned);
   const state = !input.start ? 'draft' : 'scheduled';
-  return ctx.db.$transaction(async (tx) => {
-    const rollout = await tx.rollout.create({
-      data: {
-        name: input.name,
-        imageVersionId: pinned.id,
-        pinnedRootPrefixHash: pinned.rootPrefixHash,
-        pinnedRootSha256: pinned.rootSha256,
-        pinnedRootBytes: pinned.rootPartitionSize,
-        state,
-        target: input.target,
-        dynamic: input.dynamic,
-        successThresholdPercent: input.successThresholdPercent,
-        failureThresholdCount: input.failureThresholdCount ?? null,
-        failureThresholdPercent: input.failureThresholdPercent ?? null,
-        failureMinSample: input.failureMinSample,
-        failureAction: input.failureAction,
-        deviceTimeoutSeconds: input.deviceTimeoutSeconds,
-        maxRetries: input.maxRetries,
-        retryBackoffSeconds: input.retryBackoffSeconds,
-        maxConcurrentPerServer: input.maxConcurrentPerServer ?? null,
-        disruptionBudget: input.disruptionBudget ?? undefined,
-        rollbackOnAbort: input.rollbackOnAbort,
-        startAt: input.startAt ?? null,
-        maintenanceWindow: input.maintenanceWindow ?? undefined,
-        createdById: ctx.actor.type === 'operator' ? ctx.actor.id : null,
-        batches: {
-          create: input.batches.map((b, index) => ({
-            index,
-            count: b.count ?? null,
-            percent: b.percent ?? null,
-            selector: b.selector ?? undefined,
-            soakSeconds: b.soakSeconds,
-            gate: b.gate,
-          })),
+  // 10,000 members are one INSERT, but a busy database can take more than the default 5 s over it
+  return ctx.db.$transaction(
+    async (tx) => {
+      const rollout = await tx.rollout.create({
+        data: {
+          name: input.name,
+          imageVersionId: pinned.id,
+          pinnedRootPrefixHash: pinned.rootPrefixHash,
+          pinnedRootSha256: pinned.rootSha256,
+          pinnedRootBytes: pinned.rootPartitionSize,
+          state,
+          target: input.target,
+          dynamic: input.dynamic,
+          successThresholdPercent: input.successThresholdPercent,
+          failureThresholdCount: input.failureThresholdCount ?? null,
+          failureThresholdPercent: input.failureThresholdPercent ?? null,
+          failureMinSample: input.failureMinSample,
+          failureAction: input.failureAction,
+          deviceTimeoutSeconds: input.deviceTimeoutSeconds,
+          maxRetries: input.maxRetries,
+          retryBackoffSeconds: input.retryBackoffSeconds,
+          maxConcurrentPerServer: input.maxConcurrentPerServer ?? null,
+          disruptionBudget: input.disruptionBudget ?? undefined,
+          rollbackOnAbort: input.rollbackOnAbort,
+          startAt: input.startAt ?? null,
+          maintenanceWindow: input.maintenanceWindow ?? undefined,
+          createdById: ctx.actor.type === 'operator' ? ctx.actor.id : null,
+          batches: {
+            create: input.batches.map((b, index) => ({
+              index,
+              count: b.count ?? null,
+              percent: b.percent ?? null,
+              selector: b.selector ?? undefined,
+              soakSeconds: b.soakSeconds,
+              gate: b.gate,
+            })),
+          },
         },
-      },
-    });
-    await tx.rolloutDevice.createMany({
-      data: [
-        ...p.batches.flatMap((b) =>
-          b.deviceIds.map((deviceId) => ({ rolloutId: rollout.id, deviceId, batchIndex: b.index })),
-        ),
-        ...p.excluded.map((e) => ({
-          rolloutId: rollout.id,
-          deviceId: e.deviceId,
-          state: 'skipped' as const,
-          skipReason: e.reason,
-        })),
-      ],
-    });
-    await rolloutEvent(
-      tx,
-      rollout.id,
-      `created by ${ctx.actor.label}: ${name} to ${p.devices.length} devices (${p.excluded.length} excluded)`,
-    );
-    await auditRollout(ctx, tx, 'rollout.created', rollout, {
-      version: name,
-      devices: p.devices.length,
-    });
-    await wakeRollout(tx, rollout.id);
-    return { id: rollout.id, state: rollout.state };
-  });
+      });
+      await tx.rolloutDevice.createMany({
+        data: [
+          ...p.batches.flatMap((b) =>
+            b.deviceIds.map((deviceId) => ({
+              rolloutId: rollout.id,
+              deviceId,
+              batchIndex: b.index,
+            })),
+          ),
+          ...p.excluded.map((e) => ({
+            rolloutId: rollout.id,
+            deviceId: e.deviceId,
+            state: 'skipped' as const,
+            skipReason: e.reason,
+          })),
+        ],
+      });
+      await rolloutEvent(
+        tx,
+        rollout.id,
+        `created by ${ctx.actor.label}: ${name} to ${p.devices.length} devices (${p.excluded.length} excluded)`,
+      );
+      await auditRollout(ctx, tx, 'rollout.created', rollout, {
+        version: name,
+        devices: p.devices.length,
+      });
+      await wakeRollout(tx, rollout.id);
+      return { id: rollout.id, state: rollout.state };
+    },
+    { timeout: 60_000 },
+  );
 }
 
 // ---------------------------------------------------------------------------------- reading
