@@ -657,8 +657,16 @@ async function pickUpNewDevices(
   offered: { available: boolean; blocked: boolean; rootSha256: string | null },
 ) {
   const target = rolloutTargetSchema.parse(rollout.target);
+  // only once accepted and with its first inventory in: a device that enrols pending, or whose
+  // facts (slot size, update server) are still on their way, would otherwise be excluded for good
   const fresh = await tx.device.findMany({
-    where: { AND: [targetWhere(target), { rollouts: { none: { rolloutId: rollout.id } } }] },
+    where: {
+      AND: [
+        targetWhere(target),
+        { status: 'accepted', inventoryAt: { not: null } },
+        { rollouts: { none: { rolloutId: rollout.id } } },
+      ],
+    },
     select: targetDeviceSelect,
     take: 1000,
   });
