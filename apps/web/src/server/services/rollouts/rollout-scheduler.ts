@@ -20,6 +20,7 @@ import { AppError } from '../errors';
 import type { AuditAction } from '../audit/audit-actions';
 import {
   disruptionBudgetSchema,
+  inZone,
   maintenanceWindowSchema,
   rolloutTargetSchema,
   windowState,
@@ -446,7 +447,9 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   };
   if (!win.open) {
     wake(win.opensAt);
-    const reason = `outside the maintenance window (next opening ${win.opensAt?.toISOString() ?? 'never'})`;
+    const reason = win.opensAt
+      ? `outside the maintenance window until ${inZone(win.opensAt, window?.timezone ?? 'UTC')} (${win.opensAt.toISOString()})`
+      : 'outside the maintenance window (it never opens again)';
     for (const m of waiting) await hold(m, reason);
     return { ...done, nextAt };
   }
