@@ -15,7 +15,7 @@ import { buildEosImage, type BuiltEosImage } from '@eos-fleet/image';
 import { setTestbedFaults, type RunningTestbedDevice } from '@eos-fleet/image/testbed';
 import { rootPrefixHash } from '@eos-fleet/shared';
 import { TERMINAL_COMMAND_STATES } from '@eos-fleet/shared/domain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   AGENT_DIR,
   FLEET_IMAGE_NAME,
@@ -126,8 +126,25 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
     for (const d of devices) await updateDevice(ctx(), { deviceId: d.deviceId, labels });
   }
 
-  async function create(input: Omit<CreateRolloutInput, 'imageVersionId'>, version: 'v1' | 'v2') {
-    return caller().rollouts.create({ ...input, imageVersionId: versionIds[version] });
+  /**
+   * A rollout of `version`, aborted when the test ends (a failed case must not keep its devices
+   * in an active rollout: the next cases would find them excluded).
+   */
+  async function create(
+    input: Omit<CreateRolloutInput, 'imageVersionId'>,
+    version: 'v1' | 'v2',
+    finished: (fn: () => Promise<void>) => void = onTestFinished,
+  ) {
+    const created = await caller().rollouts.create({
+      ...input,
+      imageVersionId: versionIds[version],
+    });
+    finished(async () => {
+      await caller()
+        .rollouts.abort({ rolloutId: created.id })
+        .catch(() => undefined);
+    });
+    return created;
   }
 
   const until = (
@@ -316,9 +333,11 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
       expect(log.map((b) => [b.kind, b.slot])).toEqual([['reboot', 'p.lxreadonly']]);
     }
     const after = await rolloutOf(threeBatches);
-    expect(
-      after.devices.filter((d) => d.deviceId !== small.deviceId).map((d) => d.state),
-    ).toEqual(['reverted', 'reverted', 'reverted']);
+    expect(after.devices.filter((d) => d.deviceId !== small.deviceId).map((d) => d.state)).toEqual([
+      'reverted',
+      'reverted',
+      'reverted',
+    ]);
     expect(await applies(threeBatches)).toHaveLength(3);
   }, 180_000);
 
@@ -327,6 +346,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
   describe('cases that wait on the clock, side by side', { concurrent: true }, () => {
     it('a device that never returns after kexec is counted as failed by its per-device timeout', async ({
       expect,
+      onTestFinished: finished,
     }) => {
       const d = device(4);
       await label([d], { case: 'hang' });
@@ -341,6 +361,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
           failureThresholdCount: 1,
         },
         'v2',
+        finished,
       );
       // it streams, writes, kexecs, and hangs before the new system's services start
       const hung = await d.device.waitForBoot(before.bootCount + 1, { timeoutMs: 90_000 });
@@ -363,19 +384,22 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
       // an operator power-cycles it: the uncommitted slot is gone, v1 is back
       await setTestbedFaults(d.device.paths.root, {});
       await d.device.powerCycle();
-      const finished = await eventually(
+      const outcome = await eventually(
         () => app.db.command.findUniqueOrThrow({ where: { id: apply?.id } }),
         (c) => c.state === 'rolled_back',
         60_000,
       );
-      expect(finished.errorCode).toBe('rolled_back');
+      expect(outcome.errorCode).toBe('rolled_back');
       await expectOn([d], v1);
       // the late result changes nothing: the device stays counted as timed out
       expect((await rolloutOf(id)).devices[0]?.state).toBe('timed_out');
       await caller().rollouts.abort({ rolloutId: id });
     }, 240_000);
 
-    it('a maintenance window in Asia/Kolkata holds applies until it opens', async ({ expect }) => {
+    it('a maintenance window in Asia/Kolkata holds applies until it opens', async ({
+      expect,
+      onTestFinished: finished,
+    }) => {
       const d = device(2);
       await label([d], { case: 'window' });
       // the next whole minute at least 25 s away, as Kolkata (UTC+05:30) reads it
@@ -402,7 +426,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
       const preview = await caller().rollouts.preview({ ...input, imageVersionId: versionIds.v2 });
       expect(preview.windowOpen).toBe(false);
       expect(preview.nextWindowOpening?.getTime()).toBe(opensAt.getTime());
-      const { id } = await create(input, 'v2');
+      const { id } = await create(input, 'v2', finished);
       const held = await until(id, (r) =>
         /outside the maintenance window/.test(r.devices[0]?.reason ?? ''),
       );
@@ -422,6 +446,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
 
     it('a failing canary batch pauses the rollout by threshold; the next batch gets nothing', async ({
       expect,
+      onTestFinished: finished,
     }) => {
       const canary = device(3);
       const rest = [device(0), device(1)];
@@ -437,6 +462,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
           failureThresholdCount: 1,
         },
         'v2',
+        finished,
       );
       const paused = await until(id, (r) => r.state === 'paused');
       expect(paused.stateReason).toMatch(/failure threshold reached: 1 of 1 devices failed/);
@@ -513,7 +539,9 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
     const held = await until(
       id,
       (r) =>
-        r.devices.some((d) => d.reason === 'disruption budget: 1 of site=north already unavailable'),
+        r.devices.some(
+          (d) => d.reason === 'disruption budget: 1 of site=north already unavailable',
+        ),
       60_000,
     );
     expect(held.devices.filter((d) => d.state === 'applying')).toHaveLength(2);
@@ -638,7 +666,8 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
       // both job runners tick it; on top, each process's client ticks it as fast as it can
       const outcomes: string[] = [];
       let sentByHand = 0;
-      for (;;) {
+      const deadline = Date.now() + 180_000;
+      while (Date.now() < deadline) {
         const round = await Promise.all([tickRollout(app.db, id), tickRollout(second.db, id)]);
         for (const o of round) {
           outcomes.push(o.outcome);
