@@ -212,6 +212,8 @@ export interface AgentDeviceOptions {
   bytesPerSecond: number;
   firstConnectJitterMs?: number;
   inventoryIntervalMs?: number;
+  /** the disk image it was flashed with (default: the fleet's v1), e.g. one with smaller slots */
+  image?: string;
 }
 
 /** Lay out a device booted from v1 with the agent as its service, and boot it. */
@@ -232,7 +234,7 @@ export async function bootAgentDevice(options: AgentDeviceOptions): Promise<Runn
   );
   await createTestbedDevice({
     dir: options.dir,
-    image: options.fleet.v1.path,
+    image: options.image ?? options.fleet.v1.path,
     updateServer: {
       host: '127.0.0.1',
       sshPort: options.fleet.updateServer.sshPort,

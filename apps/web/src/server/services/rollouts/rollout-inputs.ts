@@ -124,3 +124,16 @@ export function windowState(window: MaintenanceWindow | null, from: Date) {
     closesAt: next ? new Date(next.getTime() + durationMs) : null,
   };
 }
+
+/** `2025-06-01 02:00 Europe/Berlin`: a window's time as operators in its zone read it. */
+export function inZone(at: Date, timezone: string): string {
+  const local = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(at);
+  return `${local} ${timezone}`;
+}

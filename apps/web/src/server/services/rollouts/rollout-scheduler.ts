@@ -26,6 +26,7 @@ import { publishFleetEvents } from '../events/fleet-events';
 import type { AuditAction } from '../audit/audit-actions';
 import {
   disruptionBudgetSchema,
+  inZone,
   maintenanceWindowSchema,
   rolloutTargetSchema,
   windowState,
@@ -713,7 +714,9 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   };
   if (!win.open) {
     wake(win.opensAt);
-    const reason = `outside the maintenance window (next opening ${win.opensAt?.toISOString() ?? 'never'})`;
+    const reason = win.opensAt
+      ? `outside the maintenance window until ${inZone(win.opensAt, window?.timezone ?? 'UTC')} (${win.opensAt.toISOString()})`
+      : 'outside the maintenance window (it never opens again)';
     for (const m of waiting) hold(m, reason);
     await writeHolds();
     return { ...done, nextAt };
@@ -978,8 +981,16 @@ async function pickUpNewDevices(
   offered: { available: boolean; blocked: boolean; rootSha256: string | null },
 ) {
   const target = rolloutTargetSchema.parse(rollout.target);
+  // only once accepted and with its first inventory in: a device that enrols pending, or whose
+  // facts (slot size, update server) are still on their way, would otherwise be excluded for good
   const fresh = await tx.device.findMany({
-    where: { AND: [targetWhere(target), { rollouts: { none: { rolloutId: rollout.id } } }] },
+    where: {
+      AND: [
+        targetWhere(target),
+        { status: 'accepted', inventoryAt: { not: null } },
+        { rollouts: { none: { rolloutId: rollout.id } } },
+      ],
+    },
     select: targetDeviceSelect,
     take: 1000,
   });
