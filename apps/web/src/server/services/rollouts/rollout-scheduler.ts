@@ -13,6 +13,7 @@
 import type { Db, Prisma } from '@eos-fleet/db';
 import { TERMINAL_COMMAND_STATES } from '@eos-fleet/shared/domain';
 import { recordAuditEvent } from '../audit/record-audit-event';
+import { noteChange } from '../events/change-notices';
 import { applyImageVersion } from '../catalog/apply-image-version';
 import { createCommand } from '../commands/commands';
 import { SYSTEM_ACTOR, type ServiceContext } from '../context';
@@ -91,6 +92,8 @@ export async function rolloutEvent(
   deviceId: string | null = null,
 ) {
   await tx.rolloutEvent.create({ data: { rolloutId, message, deviceId } });
+  // every transition writes an event: the dashboard's rollout views hear of it here
+  noteChange('rollouts');
 }
 
 export async function auditRollout(
