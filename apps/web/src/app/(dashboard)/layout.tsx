@@ -1,5 +1,6 @@
 'use client';
 import Link from 'next/link';
+import { NuqsAdapter } from 'nuqs/adapters/next/app';
 import { usePathname, useRouter } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { LiveIndicator } from '~/components/live-indicator';
@@ -33,6 +34,8 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
   }
 
   return (
+    // nuqs: filters that live in the URL (the Rollouts screens)
+    <NuqsAdapter>
     <LiveUpdatesProvider>
       <div className="flex min-h-screen">
         <aside className="flex w-56 shrink-0 flex-col bg-ink text-slate-200">
@@ -80,5 +83,6 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
         <main className="min-w-0 flex-1 px-8 py-8">{children}</main>
       </div>
     </LiveUpdatesProvider>
+    </NuqsAdapter>
   );
 }

@@ -311,6 +311,10 @@ export async function listRollouts(
         ]),
         succeeded: n(['succeeded']),
         failed: n(['failed', 'timed_out']),
+        /** by state alone here (an apply whose device is offline counts as in flight) */
+        inFlight: n(['applying', 'soaking']),
+        waiting: n(['pending', 'scheduled']),
+        reverted: n(['reverted']),
         excluded: n(['skipped']),
       };
     }),
