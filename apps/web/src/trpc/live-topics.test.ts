@@ -43,12 +43,7 @@ describe('which queries a notice makes stale', () => {
     ]);
   });
   it("the rollouts topic: every rollout view and the Overview, not a form's preview", () => {
-    expect(matched(['rollouts'])).toEqual([
-      'overview',
-      'rolloutDevices',
-      'rollouts',
-      'traceA',
-    ]);
+    expect(matched(['rollouts'])).toEqual(['overview', 'rolloutDevices', 'rollouts', 'traceA']);
   });
   it('a device commands topic: its queries, the open command views and the summaries', () => {
     expect(matched([`commands:${A}`])).toEqual([

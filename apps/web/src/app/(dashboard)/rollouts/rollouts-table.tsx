@@ -89,9 +89,12 @@ export function RolloutsTable({ canManage }: { canManage: boolean }) {
           cell: ({ row }) => (
             <div className="min-w-0">
               <Badge tone={toneOf(row.original.state)}>{row.original.state}</Badge>
-              {row.original.stateReason && ['paused', 'aborted', 'failed'].includes(row.original.state) && (
-                <p className="mt-1 break-words text-xs text-slate-600">{row.original.stateReason}</p>
-              )}
+              {row.original.stateReason &&
+                ['paused', 'aborted', 'failed'].includes(row.original.state) && (
+                  <p className="mt-1 break-words text-xs text-slate-600">
+                    {row.original.stateReason}
+                  </p>
+                )}
             </div>
           ),
         }),
@@ -168,7 +171,9 @@ export function RolloutsTable({ canManage }: { canManage: boolean }) {
                 className={`rounded-full border px-2 py-1 text-xs ${FOCUS_RING} ${on ? 'border-ink bg-ink text-white' : 'border-slate-300 bg-white text-slate-700 hover:bg-slate-50'}`}
                 onClick={() =>
                   void setFilters({
-                    state: on ? filters.state.filter((s) => s !== state) : [...filters.state, state],
+                    state: on
+                      ? filters.state.filter((s) => s !== state)
+                      : [...filters.state, state],
                   })
                 }
               >

@@ -444,7 +444,10 @@ async function countDevices(db: Db, rolloutId: string) {
       cannotConverge: of('cannot_converge'),
     };
   };
-  return { all: tally(groups), ofBatch: (index: number | null) => tally(groups.filter((g) => g.batch === index)) };
+  return {
+    all: tally(groups),
+    ofBatch: (index: number | null) => tally(groups.filter((g) => g.batch === index)),
+  };
 }
 
 export async function getRollout(ctx: Pick<ServiceContext, 'db'>, input: { rolloutId: string }) {

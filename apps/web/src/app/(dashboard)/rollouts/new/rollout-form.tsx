@@ -243,7 +243,11 @@ export function RolloutForm() {
     if (!windowOn) return null;
     try {
       const state = windowState(
-        { cron: windowText.cron, timezone: zone, durationMinutes: Number(windowText.duration) || 1 },
+        {
+          cron: windowText.cron,
+          timezone: zone,
+          durationMinutes: Number(windowText.duration) || 1,
+        },
         new Date(),
       );
       return state.open
@@ -357,8 +361,8 @@ export function RolloutForm() {
         <Card className="space-y-3 p-4">
           <h2 className="font-medium text-ink">Batches</h2>
           <p className="text-xs text-slate-600">
-            In order; what the sizes leave over goes with the last batch. A manual gate waits for
-            an operator to approve the batch.
+            In order; what the sizes leave over goes with the last batch. A manual gate waits for an
+            operator to approve the batch.
           </p>
           {errors.batches && <Alert>{errors.batches}</Alert>}
           <ol className="space-y-3">
@@ -496,10 +500,7 @@ export function RolloutForm() {
                   ))}
                 </Select>
               </Field>
-              <Field
-                label="Open for (minutes)"
-                error={errors['maintenanceWindow.durationMinutes']}
-              >
+              <Field label="Open for (minutes)" error={errors['maintenanceWindow.durationMinutes']}>
                 <TextInput
                   name="windowDuration"
                   inputMode="numeric"
@@ -529,7 +530,11 @@ export function RolloutForm() {
             hint="Empty: none."
           >
             <div className="flex gap-1">
-              <TextInput name="failureThreshold" inputMode="numeric" aria-label="Failure threshold" />
+              <TextInput
+                name="failureThreshold"
+                inputMode="numeric"
+                aria-label="Failure threshold"
+              />
               <select
                 name="failureKind"
                 aria-label="Failure threshold unit"

@@ -15,7 +15,13 @@ function byReason(rows: readonly { device: string; reason: string }[]) {
   return [...groups.entries()].sort((a, b) => b[1].length - a[1].length);
 }
 
-function Reasons({ rows, title }: { rows: readonly { device: string; reason: string }[]; title: string }) {
+function Reasons({
+  rows,
+  title,
+}: {
+  rows: readonly { device: string; reason: string }[];
+  title: string;
+}) {
   if (rows.length === 0) return null;
   return (
     <div className="mt-3">
@@ -57,7 +63,13 @@ export function RolloutPreview({
         <div className="flex items-baseline justify-between gap-2">
           <h2 className="font-medium text-ink">Preview</h2>
           <span className="text-xs text-slate-500" aria-live="polite">
-            {pending ? 'updating…' : stale ? 'for the last valid form' : preview ? 'up to date' : ''}
+            {pending
+              ? 'updating…'
+              : stale
+                ? 'for the last valid form'
+                : preview
+                  ? 'up to date'
+                  : ''}
           </span>
         </div>
         {error && (
@@ -109,8 +121,9 @@ export function RolloutPreview({
               <dd data-testid="preview-duration">
                 about {formatDuration(preview.estimatedSeconds)}
                 <span className="block text-xs text-slate-500">
-                  at the update server&apos;s concurrency cap, {formatDuration(preview.assumedApplySeconds)}{' '}
-                  per apply, plus soak times; outside waiting for windows
+                  at the update server&apos;s concurrency cap,{' '}
+                  {formatDuration(preview.assumedApplySeconds)} per apply, plus soak times; outside
+                  waiting for windows
                 </span>
               </dd>
             </dl>
