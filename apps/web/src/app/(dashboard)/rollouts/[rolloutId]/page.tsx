@@ -18,12 +18,7 @@ import {
   formatTime,
 } from '~/components/ui';
 import { errorMessage, useTRPC } from '~/trpc/react';
-import {
-  STATE_DESCRIPTIONS,
-  formatDuration,
-  targetWords,
-  toneOf,
-} from '../rollout-words';
+import { STATE_DESCRIPTIONS, formatDuration, targetWords, toneOf } from '../rollout-words';
 import { RolloutActions } from './rollout-actions';
 import { RolloutDevices, RolloutTimeline } from './rollout-devices';
 import { BatchProgress, CountsBar, ThresholdGauges } from './rollout-progress';
@@ -92,9 +87,7 @@ export default function RolloutPage() {
               <Badge tone={toneOf(r.state)}>
                 <span data-testid="rollout-state">{r.state}</span>
               </Badge>
-              <span className="text-sm text-slate-600">
-                {STATE_DESCRIPTIONS[r.state] ?? ''}
-              </span>
+              <span className="text-sm text-slate-600">{STATE_DESCRIPTIONS[r.state] ?? ''}</span>
             </div>
             {r.stateReason && (
               <p className="break-words text-sm" data-testid="rollout-reason">

@@ -67,7 +67,10 @@ export function BatchProgress({ rollout }: { rollout: Rollout }) {
               <span className="font-medium">
                 Batch {batch.index + 1}{' '}
                 <span className="font-normal text-slate-500">
-                  ({batch.count !== null ? `${batch.count} devices` : `${batch.percent}%`}
+                  (
+                  {batch.count !== null
+                    ? `${batch.count} device${batch.count === 1 ? '' : 's'}`
+                    : `${batch.percent}%`}
                   {batch.selector &&
                     Object.keys(batch.selector).length > 0 &&
                     `, only ${Object.entries(batch.selector)
@@ -95,8 +98,10 @@ export function BatchProgress({ rollout }: { rollout: Rollout }) {
       </ol>
       {rollout.excluded > 0 && (
         <p className="mt-3 text-xs text-slate-600">
-          {rollout.excluded} device{rollout.excluded === 1 ? '' : 's'} of the target are in no
-          batch: preflight excluded them at creation (see the devices below, filter “cannot
+          {rollout.excluded === 1
+            ? '1 device of the target is'
+            : `${rollout.excluded} devices of the target are`}{' '}
+          in no batch: preflight excluded them at creation (see the devices below, filter “cannot
           converge” or “already there”).
         </p>
       )}
