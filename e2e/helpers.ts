@@ -1,5 +1,5 @@
 import { expect, type Page } from '@playwright/test';
-import { fleetUrl } from './system';
+import { fleetUrl, scaleUrl } from './system';
 
 /** Our alerts, not Next's (empty) route announcer, which also has role=alert. */
 export function alertOf(page: Page) {
@@ -42,6 +42,23 @@ export async function signInFleetAdmin(
     await replacePassword(page, fleet.adminOneTimePassword, FLEET_ADMIN_PASSWORD);
   }
   await expect(page).toHaveURL(`${origin}/`);
+}
+
+/** The scale demo admin's password once a spec has replaced the one-time one. */
+export const SCALE_ADMIN_PASSWORD = 'scale admin password';
+
+/** Signed in as the scale demo's admin, whichever spec came first and replaced the one-time password. */
+export async function signInScaleAdmin(
+  page: Page,
+  scale: { adminEmail: string; adminOneTimePassword: string },
+) {
+  await signIn(page, scale.adminEmail, SCALE_ADMIN_PASSWORD, scaleUrl);
+  await page.waitForURL((url) => url.pathname !== '/sign-in', { timeout: 5_000 }).catch(() => null);
+  if (new URL(page.url()).pathname === '/sign-in') {
+    await signIn(page, scale.adminEmail, scale.adminOneTimePassword, scaleUrl);
+    await replacePassword(page, scale.adminOneTimePassword, SCALE_ADMIN_PASSWORD);
+  }
+  await expect(page).toHaveURL(`${scaleUrl}/`);
 }
 
 /** The dashboard's screens, as the sidebar names them (each page's heading is the same words). */

@@ -35,14 +35,20 @@ function sentence(message: string): string {
   return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
+/** Which field an issue belongs to: by default its top-level key ('' for the whole form). */
+export type FieldOf = (path: readonly PropertyKey[]) => string;
+const topLevelField: FieldOf = (path) => (path.length ? String(path[0]) : '');
+
 export function fieldErrorsOf(
   issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  fieldOf: FieldOf = topLevelField,
 ) {
   const errors: FieldErrors = {};
   for (const issue of issues) {
-    const field = issue.path.length ? String(issue.path[0]) : '';
+    const field = fieldOf(issue.path);
     // a nested path (labels.site) says where inside the field
-    const inner = issue.path.slice(1).map(String).join('.');
+    const depth = field === '' ? 0 : field.split('.').length;
+    const inner = issue.path.slice(depth).map(String).join('.');
     errors[field] ??= inner ? `${inner}: ${issue.message}` : sentence(issue.message);
   }
   return errors;
@@ -53,19 +59,25 @@ export type Validation<T> = { ok: true; data: T } | { ok: false; errors: FieldEr
 export function validateWith<S extends z.ZodType>(
   schema: S,
   values: unknown,
+  fieldOf?: FieldOf,
 ): Validation<z.output<S>> {
   const result = schema.safeParse(values);
   return result.success
     ? { ok: true, data: result.data }
-    : { ok: false, errors: fieldErrorsOf(result.error.issues) };
+    : { ok: false, errors: fieldErrorsOf(result.error.issues, fieldOf) };
 }
 
 /** Only the "too long" issues: shown while typing, before any submit. */
-export function overLengthErrors(schema: z.ZodType, values: unknown): FieldErrors {
+export function overLengthErrors(
+  schema: z.ZodType,
+  values: unknown,
+  fieldOf?: FieldOf,
+): FieldErrors {
   const result = schema.safeParse(values);
   if (result.success) return {};
   return fieldErrorsOf(
     result.error.issues.filter((issue) => issue.code === 'too_big' && issue.origin === 'string'),
+    fieldOf,
   );
 }
 
@@ -107,6 +119,8 @@ export interface ZodFormOptions<S extends z.ZodType> {
   onValid: (data: z.output<S>, form: HTMLFormElement) => unknown;
   /** the fields this form shows (server errors for others go to the form's message) */
   fields: readonly string[];
+  /** for a form with nested parts (rows of a list): which field shows an issue at `path` */
+  fieldOf?: FieldOf;
 }
 
 export function useZodForm<S extends z.ZodType>(options: ZodFormOptions<S>) {
@@ -117,12 +131,12 @@ export function useZodForm<S extends z.ZodType>(options: ZodFormOptions<S>) {
   latest.current = options;
 
   const check = useCallback((form: HTMLFormElement) => {
-    const { schema, read } = latest.current;
+    const { schema, read, fieldOf } = latest.current;
     const values = read(new FormData(form));
     if (submitted.current) {
-      const result = validateWith(schema, values);
+      const result = validateWith(schema, values, fieldOf);
       setErrors(result.ok ? {} : result.errors);
-    } else setErrors(overLengthErrors(schema, values));
+    } else setErrors(overLengthErrors(schema, values, fieldOf));
   }, []);
 
   const onChange = useCallback(
@@ -136,8 +150,8 @@ export function useZodForm<S extends z.ZodType>(options: ZodFormOptions<S>) {
     event.preventDefault();
     const form = event.currentTarget;
     submitted.current = true;
-    const { schema, read, onValid, fields } = latest.current;
-    const result = validateWith(schema, read(new FormData(form)));
+    const { schema, read, onValid, fields, fieldOf } = latest.current;
+    const result = validateWith(schema, read(new FormData(form)), fieldOf);
     setFormError(null);
     if (!result.ok) {
       const { '': general, ...atFields } = result.errors;

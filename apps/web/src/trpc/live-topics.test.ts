@@ -16,6 +16,10 @@ const KEYS = {
   images: [['catalog', 'images'], { type: 'query' }],
   audit: [['audit', 'list'], { input: {}, type: 'infinite' }],
   tokens: [['apiTokens', 'list'], { type: 'query' }],
+  rollouts: [['rollouts', 'list'], { input: {}, type: 'query' }],
+  rolloutDevices: [['rollouts', 'devices'], { input: { rolloutId: B }, type: 'query' }],
+  rolloutPreview: [['rollouts', 'preview'], { input: { name: 'x' }, type: 'query' }],
+  traceA: [['rollouts', 'trace'], { input: { deviceId: A }, type: 'query' }],
 } as const;
 
 function matched(topics: string[]) {
@@ -34,8 +38,12 @@ describe('which queries a notice makes stale', () => {
       'list',
       'overview',
       'page',
+      'traceA',
       'versionsA',
     ]);
+  });
+  it("the rollouts topic: every rollout view and the Overview, not a form's preview", () => {
+    expect(matched(['rollouts'])).toEqual(['overview', 'rolloutDevices', 'rollouts', 'traceA']);
   });
   it('a device commands topic: its queries, the open command views and the summaries', () => {
     expect(matched([`commands:${A}`])).toEqual([
@@ -45,6 +53,7 @@ describe('which queries a notice makes stale', () => {
       'oneCommand',
       'overview',
       'page',
+      'traceA',
       'versionsA',
     ]);
   });

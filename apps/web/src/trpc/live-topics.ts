@@ -13,9 +13,13 @@ const area =
 const aboutDevice =
   (deviceId: string | null): Matcher =>
   (path, input) =>
-    path[0] === 'devices' &&
+    (path[0] === 'devices' || (path[0] === 'rollouts' && path[1] === 'trace')) &&
     typeof input?.deviceId === 'string' &&
     (deviceId === null || input.deviceId === deviceId);
+
+/** Every rollout view (list, page, devices, timeline, traces); a preview is the form's, not live. */
+const rolloutViews: Matcher = (path) =>
+  (path[0] === 'rollouts' && path[1] !== 'preview') || path[0] === 'fleet';
 
 const oneCommand: Matcher = (path) => path[0] === 'devices' && path[1] === 'command';
 
@@ -31,7 +35,7 @@ function matcherFor(topic: string): Matcher | null {
       area('catalog', 'fleet')(path, input) ||
       (path[0] === 'devices' && path[1] === 'applicableVersions');
   if (topic === 'audit') return area('audit');
-  if (topic === 'rollouts') return area('rollouts', 'fleet');
+  if (topic === 'rollouts') return rolloutViews;
   if (topic === 'settings') return area('operators', 'apiTokens', 'enrollment', 'account');
   const [kind, id] = topic.split(':');
   if (!id) return null;

@@ -81,6 +81,8 @@ const PROCEDURES: Record<string, Kind> = {
   'rollouts.list': permitted('rollout.read'),
   'rollouts.get': permitted('rollout.read'),
   'rollouts.trace': permitted('rollout.read'),
+  'rollouts.devices': permitted('rollout.read'),
+  'rollouts.events': permitted('rollout.read'),
   'rollouts.preview': permitted('rollout.manage'),
   'rollouts.create': permitted('rollout.manage'),
   'rollouts.start': permitted('rollout.manage'),

@@ -14,6 +14,7 @@ import PgBoss from 'pg-boss';
 import pg from 'pg';
 import type { Logger } from '../logger';
 import { expireOverdueCommands } from '../services/commands/command-lifecycle';
+import { noteChange } from '../services/events/change-notices';
 import { activeRolloutIds } from '../services/rollouts/rollouts';
 import { tickRollout, type TickOutcome } from '../services/rollouts/rollout-scheduler';
 import { ROLLOUT_WAKE_CHANNEL } from '../services/rollouts/rollout-wake';
@@ -124,6 +125,8 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
       for (const job of jobs) {
         const { rolloutId } = job.data;
         const outcome = await aroundTick(rolloutId, () => tickRollout(db, rolloutId));
+        // claims write no event of their own: the rollout's views hear of the applies sent here
+        if (outcome.sent) noteChange('rollouts');
         if (outcome.nextAt)
           await boss.send(
             QUEUES.rolloutTimer,

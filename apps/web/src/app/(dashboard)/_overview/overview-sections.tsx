@@ -299,7 +299,12 @@ export function RolloutsCard({ rollouts }: { rollouts: FleetOverview['rollouts']
             return (
               <li key={rollout.id} className="py-3">
                 <div className="flex flex-wrap items-center justify-between gap-2">
-                  <span className="truncate font-medium text-ink">{rollout.name}</span>
+                  <Link
+                    className="truncate font-medium text-brand-700 hover:underline"
+                    href={`/rollouts/${rollout.id}`}
+                  >
+                    {rollout.name}
+                  </Link>
                   <Badge
                     tone={ROLLOUT_TONES[rollout.state as keyof typeof ROLLOUT_TONES] ?? 'slate'}
                   >

@@ -1,6 +1,12 @@
 // Staged rollouts: everyone reads them; operators create and act on them. The scheduler (a
 // pg-boss job) moves them on; an action takes effect at the rollout's next tick.
 import { z } from 'zod';
+import {
+  listRolloutDevices,
+  listRolloutEvents,
+  rolloutDevicesInput,
+  rolloutEventsInput,
+} from '../../services/rollouts/rollout-devices';
 import { createRolloutInput } from '../../services/rollouts/rollout-inputs';
 import {
   abortRollout,
@@ -56,6 +62,14 @@ export const rolloutsRouter = createTRPCRouter({
     .output(rolloutOutput)
     .input(z.object({ rolloutId: z.uuid() }))
     .query(({ ctx, input }) => getRollout(ctx.service, input)),
+  /** the rollout's devices, a page at a time, by category and name */
+  devices: read
+    .input(rolloutDevicesInput)
+    .query(({ ctx, input }) => listRolloutDevices(ctx.service, input)),
+  /** the rollout's timeline, newest first */
+  events: read
+    .input(rolloutEventsInput)
+    .query(({ ctx, input }) => listRolloutEvents(ctx.service, input)),
   /** "why is this device not on version X?" */
   trace: read
     .meta({

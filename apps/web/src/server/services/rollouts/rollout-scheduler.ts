@@ -19,6 +19,7 @@ import { commandSchema, describeIssues } from '@eos-fleet/shared/protocol/index'
 import { recordAuditEvent, recordAuditEvents } from '../audit/record-audit-event';
 import { configuredServerOf, sameSshTarget } from '../catalog/resolve-device-versions';
 import { enqueueCommands, provisionalApplyDeadline } from '../commands/command-lifecycle';
+import { noteChange } from '../events/change-notices';
 import { createCommand } from '../commands/commands';
 import { SYSTEM_ACTOR, type ServiceContext } from '../context';
 import { AppError } from '../errors';
@@ -114,6 +115,8 @@ export async function rolloutEvent(
   deviceId: string | null = null,
 ) {
   await tx.rolloutEvent.create({ data: { rolloutId, message, deviceId } });
+  // every transition writes an event: the dashboard's rollout views hear of it here
+  noteChange('rollouts');
 }
 
 export async function auditRollout(

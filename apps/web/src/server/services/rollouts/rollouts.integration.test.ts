@@ -139,7 +139,14 @@ describe('staged rollouts', () => {
   }
 
   const caller = () => app.callerFor(operator);
-  const rolloutOf = (rolloutId: string) => caller().rollouts.get({ rolloutId });
+  /** the rollout with its devices (a rollout here has a handful: one page holds them) */
+  const rolloutOf = async (rolloutId: string) => {
+    const [rollout, devices] = await Promise.all([
+      caller().rollouts.get({ rolloutId }),
+      caller().rollouts.devices({ rolloutId, pageSize: 200 }),
+    ]);
+    return { ...rollout, devices: devices.rows };
+  };
   const applies = (rolloutId: string) =>
     app.db.command.findMany({ where: { rolloutId, kind: 'apply' } });
 

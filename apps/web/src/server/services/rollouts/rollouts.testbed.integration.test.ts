@@ -67,7 +67,14 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
 
   const ctx = (): ServiceContext => ({ db: app.db, actor: SYSTEM_ACTOR });
   const caller = () => app.callerFor(operator);
-  const rolloutOf = (rolloutId: string) => caller().rollouts.get({ rolloutId });
+  /** the rollout with its devices (a handful here: one page holds them) */
+  const rolloutOf = async (rolloutId: string) => {
+    const [rollout, devices] = await Promise.all([
+      caller().rollouts.get({ rolloutId }),
+      caller().rollouts.devices({ rolloutId, pageSize: 200 }),
+    ]);
+    return { ...rollout, devices: devices.rows };
+  };
   const applies = (rolloutId: string) =>
     app.db.command.findMany({
       where: { rolloutId, kind: 'apply' },

@@ -9,6 +9,7 @@ import { AppError } from '../errors';
 import { wakeRollouts } from './rollout-wake';
 import {
   createRolloutInput,
+  disruptionBudgetSchema,
   maintenanceWindowSchema,
   rolloutTargetSchema,
   windowState,
@@ -24,6 +25,7 @@ import {
 } from './rollout-scheduler';
 import {
   ACTIVE_ROLLOUT_STATES,
+  labelsOf,
   matchesLabels,
   otherActiveRollouts,
   preflight,
@@ -317,6 +319,10 @@ export async function listRollouts(
         ]),
         succeeded: n(['succeeded']),
         failed: n(['failed', 'timed_out']),
+        /** by state alone here (an apply whose device is offline counts as in flight) */
+        inFlight: n(['applying', 'soaking']),
+        waiting: n(['pending', 'scheduled']),
+        reverted: n(['reverted']),
         excluded: n(['skipped']),
       };
     }),
@@ -324,47 +330,78 @@ export async function listRollouts(
   };
 }
 
+/** What a rollout device is doing, in words the page counts and filters by. */
+export const DEVICE_CATEGORIES = [
+  'done',
+  'in_flight',
+  'waiting',
+  'failed',
+  'cannot_converge',
+  'excluded',
+] as const;
+export type DeviceCategory = (typeof DEVICE_CATEGORIES)[number];
+
+/** preflight's reason for a device already on the pinned version (rollout-targets.ts) */
+export const ALREADY_THERE = 'already runs the target version';
+
+/** The category of a rollout device (rollout-devices.ts whereCategory is the same as a query). */
+export function categoryOf(
+  state: string,
+  online: boolean,
+  skipReason: string | null,
+): DeviceCategory {
+  switch (state) {
+    case 'succeeded':
+    case 'reverted':
+      return 'done';
+    case 'applying':
+      return online ? 'in_flight' : 'waiting';
+    case 'soaking':
+      return 'in_flight';
+    case 'failed':
+    case 'timed_out':
+      return 'failed';
+    case 'skipped':
+      return skipReason === ALREADY_THERE ? 'excluded' : 'cannot_converge';
+    default:
+      return 'waiting';
+  }
+}
+
 /** A device's rollout state in words: "waiting" reasons apart from "cannot converge" ones. */
-function deviceView(
+export function deviceView(
   m: Prisma.RolloutDeviceGetPayload<{
     include: { device: { select: { name: true; presence: { select: { online: true } } } } };
   }>,
   rollout: { state: string; stateReason: string | null },
 ) {
   const settled = (SETTLED_DEVICE_STATES as readonly string[]).includes(m.state);
-  let category: 'done' | 'in_flight' | 'waiting' | 'failed' | 'cannot_converge' | 'excluded';
+  const online = m.device.presence?.online ?? false;
+  const category: DeviceCategory = categoryOf(m.state, online, m.skipReason);
   let reason: string;
   switch (m.state) {
     case 'succeeded':
-      category = 'done';
       reason = m.skipReason ?? 'runs the new version and stayed up through its soak';
       break;
     case 'reverted':
-      category = 'done';
       reason = m.skipReason ?? 'sent back to its previous slot';
       break;
     case 'applying':
-      category = m.device.presence?.online ? 'in_flight' : 'waiting';
-      reason = m.device.presence?.online
+      reason = online
         ? 'applying the new version'
         : 'applying; offline (rebooting, or gone: its deadline decides)';
       break;
     case 'soaking':
-      category = 'in_flight';
       reason = `soaking until ${m.soakUntil?.toISOString() ?? '?'}`;
       break;
     case 'failed':
     case 'timed_out':
-      category = 'failed';
       reason = `${m.lastError ?? 'failed'}${m.attempts > 1 ? ` (after ${m.attempts} attempts)` : ''}`;
       break;
     case 'skipped':
-      category =
-        m.skipReason === 'already runs the target version' ? 'excluded' : 'cannot_converge';
       reason = m.skipReason ?? 'excluded';
       break;
     default:
-      category = 'waiting';
       reason =
         rollout.state === 'paused'
           ? `the rollout is paused${rollout.stateReason ? `: ${rollout.stateReason}` : ''}`
@@ -384,7 +421,40 @@ function deviceView(
     settled,
     attempts: m.attempts,
     commandId: m.lastCommandId,
-    online: m.device.presence?.online ?? false,
+    online,
+  };
+}
+
+/** Devices per batch and category, counted in the database (the list is rollouts.devices). */
+async function countDevices(db: Db, rolloutId: string) {
+  const groups = await db.$queryRaw<
+    { batch: number | null; state: string; online: boolean; skipReason: string | null; n: number }[]
+  >`
+    SELECT rd."batchIndex" AS batch, rd.state::text AS state, COALESCE(p.online, false) AS online,
+           CASE WHEN rd.state = 'skipped' THEN rd."skipReason" END AS "skipReason",
+           count(*)::int AS n
+    FROM rollout_device rd LEFT JOIN device_presence p ON p."deviceId" = rd."deviceId"
+    WHERE rd."rolloutId" = ${rolloutId}::uuid
+    GROUP BY 1, 2, 3, 4`;
+  const tally = (rows: typeof groups) => {
+    const of = (category: DeviceCategory) =>
+      rows
+        .filter((g) => categoryOf(g.state, g.online, g.skipReason) === category)
+        .reduce((sum, g) => sum + g.n, 0);
+    return {
+      total: rows.reduce((sum, g) => sum + g.n, 0),
+      succeeded: rows.filter((g) => g.state === 'succeeded').reduce((sum, g) => sum + g.n, 0),
+      reverted: rows.filter((g) => g.state === 'reverted').reduce((sum, g) => sum + g.n, 0),
+      failed: of('failed'),
+      inFlight: of('in_flight'),
+      waiting: of('waiting'),
+      excluded: of('excluded') + of('cannot_converge'),
+      cannotConverge: of('cannot_converge'),
+    };
+  };
+  return {
+    all: tally(groups),
+    ofBatch: (index: number | null) => tally(groups.filter((g) => g.batch === index)),
   };
 }
 
@@ -395,62 +465,81 @@ export async function getRollout(ctx: Pick<ServiceContext, 'db'>, input: { rollo
     include: {
       batches: { orderBy: { index: 'asc' } },
       imageVersion: { include: { image: { select: { name: true } } } },
-      events: { orderBy: { at: 'desc' }, take: 200 },
+      events: { orderBy: { at: 'desc' }, take: 50 },
     },
   });
   if (!rollout) throw new AppError('NOT_FOUND', 'No such rollout.');
-  const members = await ctx.db.rolloutDevice.findMany({
-    where: { rolloutId },
-    include: { device: { select: { name: true, presence: { select: { online: true } } } } },
-    orderBy: { device: { name: 'asc' } },
-    take: MAX_TARGET_DEVICES,
-  });
-  const devices = members.map((m) => deviceView(m, rollout));
-  const count = (list: typeof devices, category: string) =>
-    list.filter((d) => d.category === category).length;
-  const failed = count(devices, 'failed');
-  const succeeded = devices.filter((d) => d.state === 'succeeded').length;
+  const counts = await countDevices(ctx.db, rolloutId);
   return {
     id: rollout.id,
     name: rollout.name,
     state: rollout.state,
     stateReason: rollout.stateReason,
     version: `${rollout.imageVersion.image.name} ${rollout.imageVersion.label ?? rollout.pinnedRootPrefixHash.slice(0, 12)}`,
-    pinned: { rootPrefixHash: rollout.pinnedRootPrefixHash, rootSha256: rollout.pinnedRootSha256 },
+    imageVersionId: rollout.imageVersionId,
+    pinned: {
+      rootPrefixHash: rollout.pinnedRootPrefixHash,
+      rootSha256: rollout.pinnedRootSha256,
+      rootBytes: Number(rollout.pinnedRootBytes),
+    },
     target: rolloutTargetSchema.parse(rollout.target),
     dynamic: rollout.dynamic,
     createdAt: rollout.createdAt,
+    startAt: rollout.startAt,
     startedAt: rollout.startedAt,
     completedAt: rollout.completedAt,
+    maintenanceWindow: rollout.maintenanceWindow
+      ? maintenanceWindowSchema.parse(rollout.maintenanceWindow)
+      : null,
     nextWindow: rollout.maintenanceWindow
       ? windowState(maintenanceWindowSchema.parse(rollout.maintenanceWindow), new Date())
       : null,
+    options: {
+      deviceTimeoutSeconds: rollout.deviceTimeoutSeconds,
+      maxRetries: rollout.maxRetries,
+      retryBackoffSeconds: rollout.retryBackoffSeconds,
+      maxConcurrentPerServer: rollout.maxConcurrentPerServer,
+      disruptionBudget: rollout.disruptionBudget
+        ? disruptionBudgetSchema.parse(rollout.disruptionBudget)
+        : null,
+      rollbackOnAbort: rollout.rollbackOnAbort,
+    },
     thresholds: {
       successPercent: rollout.successThresholdPercent,
       failureCount: rollout.failureThresholdCount,
       failurePercent: rollout.failureThresholdPercent,
       minSample: rollout.failureMinSample,
       action: rollout.failureAction,
-      failed,
-      succeeded,
+      failed: counts.all.failed,
+      succeeded: counts.all.succeeded,
     },
     batches: rollout.batches.map((b) => {
-      const mine = devices.filter((d) => d.batch === b.index + 1);
+      const { total, succeeded, failed, inFlight, waiting, excluded } = counts.ofBatch(b.index);
       return {
         index: b.index,
         state: b.state,
         gate: b.gate,
+        approved: b.approvedById !== null,
+        count: b.count,
+        percent: b.percent,
+        selector: b.selector ? labelsOf((b.selector as { labels?: unknown }).labels) : null,
         soakSeconds: b.soakSeconds,
-        total: mine.length,
-        succeeded: mine.filter((d) => d.state === 'succeeded').length,
-        failed: count(mine, 'failed'),
-        inFlight: count(mine, 'in_flight'),
-        waiting: count(mine, 'waiting'),
-        excluded: count(mine, 'excluded') + count(mine, 'cannot_converge'),
+        soakUntil: b.soakUntil,
+        startedAt: b.startedAt,
+        completedAt: b.completedAt,
+        total,
+        succeeded,
+        failed,
+        inFlight,
+        waiting,
+        excluded,
       };
     }),
-    excluded: devices.filter((d) => d.batch === null).length,
-    devices,
+    /** every device of the rollout by category (rollouts.devices lists them a page at a time) */
+    devices: counts.all,
+    /** devices left out at creation (no batch): preflight said they cannot converge, or are done */
+    excluded: counts.ofBatch(null).total,
+    /** the newest events (rollouts.events pages through all of them) */
     events: rollout.events.map((e) => ({ at: e.at, message: e.message, deviceId: e.deviceId })),
   };
 }

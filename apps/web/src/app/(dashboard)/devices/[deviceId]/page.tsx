@@ -14,6 +14,7 @@ import { DeviceActions } from './device-actions';
 import { DeviceAudit } from './device-audit';
 import { DeviceFacts } from './device-facts';
 import { FlakesPanel } from './flakes-panel';
+import { RolloutTrace } from './rollout-trace';
 import { SlotPanel } from './slot-panel';
 import { VersionPanel } from './version-panel';
 
@@ -25,6 +26,7 @@ export default function DevicePage() {
   const canOperate = useCan('device.operate');
   const canEnroll = useCan('device.enroll');
   const canReadAudit = useCan('audit.read');
+  const canReadRollouts = useCan('rollout.read');
   const [notice, setNotice] = useState<string | null>(null);
   const device = useQuery(trpc.devices.get.queryOptions({ deviceId }));
   const commands = useInfiniteQuery(
@@ -129,6 +131,7 @@ export default function DevicePage() {
               onDecommission={() => decommission.mutate({ deviceId })}
             />
           )}
+          {canReadRollouts && <RolloutTrace deviceId={deviceId} />}
           <FlakesPanel
             device={d}
             canOperate={operate}

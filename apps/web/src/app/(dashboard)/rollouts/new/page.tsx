@@ -1,0 +1,21 @@
+'use client';
+import Link from 'next/link';
+import { PageHeader } from '~/components/ui';
+import { RolloutForm } from './rollout-form';
+
+export default function NewRolloutPage() {
+  return (
+    <>
+      <PageHeader
+        title="New rollout"
+        description="One image version, pinned by its content, to the devices you target, in batches. The preview shows what the rollout would do before you create it."
+        actions={
+          <Link className="text-sm text-brand-700 hover:underline" href="/rollouts">
+            Back to rollouts
+          </Link>
+        }
+      />
+      <RolloutForm />
+    </>
+  );
+}
