@@ -268,7 +268,7 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
     expect(sent.map((c) => c.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(new Set(sent.map((c) => c.deviceId))).toEqual(new Set(devices.map((d) => d.deviceId)));
     expect(sent.map((c) => c.params)).toEqual(
-      sent.map(() =>
+      sent.map((): unknown =>
         expect.objectContaining({
           expectedRootPrefixHash: v2.rootPrefixHash,
           expectedRootSha256: v2.rootSha256,
