@@ -320,7 +320,10 @@ export function createGateway(options: GatewayOptions) {
     }
     if (session.state !== 'accepted')
       return frameError(session, 'unauthorized', 'the device is not accepted yet');
-    if (frame.type === 'result') return storeResult(session, deviceId, frame);
+    if (frame.type === 'result') {
+      await reports.settle(deviceId);
+      return storeResult(session, deviceId, frame);
+    }
     const known =
       frame.type === 'ack'
         ? await recordCommandAck(db, deviceId, frame.commandId)

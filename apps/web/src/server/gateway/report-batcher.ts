@@ -63,6 +63,16 @@ export class ReportBatcher {
     this.inventories.set(deviceId, inventory);
   }
 
+  /**
+   * Resolves once the inventory this device sent so far is written (or kept for the next flush
+   * after a failure). A result is stored after it, so the device's row never shows the boot
+   * before a result the agent reported later (a commit's reboot, then "succeeded").
+   */
+  async settle(deviceId: string): Promise<void> {
+    if (this.inventories.has(deviceId)) await this.flush();
+    else await this.flushing;
+  }
+
   /** Write what has gathered; concurrent calls queue behind the running one. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {

@@ -366,10 +366,13 @@ describe('staged rollouts', () => {
   it('a disruption budget of 1 per site never has two devices of a site applying', async () => {
     const version = await newVersion();
     const tag = randomBytes(2).toString('hex');
-    let answer: Behaviour = 'silent';
+    // the first two applies to arrive (one per site) stay silent, every later one succeeds:
+    // decided on arrival, so a delivery that comes late cannot turn a silent device into a success
+    let silentLeft = 2;
+    const answer = (): Behaviour => (silentLeft-- > 0 ? 'silent' : 'succeed');
     const fleet = [];
     for (const s of ['north', 'north', 'south', 'south'])
-      fleet.push(await device({ group: tag, site: `${s}-${tag}` }, () => answer));
+      fleet.push(await device({ group: tag, site: `${s}-${tag}` }, answer));
     const { id } = await caller().rollouts.create({
       name: 'budgeted',
       imageVersionId: version.id,
@@ -397,8 +400,13 @@ describe('staged rollouts', () => {
       held.devices.filter((d) => d.state === 'applying'),
       JSON.stringify(held.devices),
     ).toHaveLength(2);
-    // the silent ones fail by deadline (freeing their budget); the next ones succeed
-    answer = 'succeed';
+    // the silent ones fail by deadline (freeing their budget); the next ones succeed. The deadline
+    // moves only once both were delivered (hand-off sets a deadline of its own)
+    await eventually(
+      () => applies(id),
+      (list) =>
+        list.length === 2 && list.every((c) => c.state === 'delivered' && c.ackedAt !== null),
+    );
     for (const command of first)
       await app.db.command.update({
         where: { id: command.id },
