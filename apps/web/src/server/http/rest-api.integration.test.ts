@@ -92,7 +92,9 @@ describe('REST automation API (real server, real PostgreSQL)', () => {
       name: 'rest rollout',
       imageVersionId: version.id,
       target: { labels: { ring: 'rest' } },
-      batches: [{ count: 1 }],
+      // a manual gate keeps it running whatever the job runner decides meanwhile (the device is
+      // excluded by preflight: without a gate the rollout could complete before it is paused)
+      batches: [{ count: 1, gate: 'manual' as const }],
       start: false,
     };
 
