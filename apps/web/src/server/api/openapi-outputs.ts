@@ -31,6 +31,8 @@ import type {
   rejectDevice,
   updateDevice,
 } from '../services/devices/manage-device';
+import type { listRolloutDevices, listRolloutEvents } from '../services/rollouts/rollout-devices';
+import { DEVICE_CATEGORIES } from '../services/rollouts/rollouts';
 import type {
   abortRollout,
   approveNextBatch,
@@ -312,6 +314,45 @@ export const rolloutPreviewOutput = answers<Answer<typeof previewRollout>>(
     windowOpen: z.boolean(),
     nextWindowOpening: when.nullable(),
     estimatedSeconds: z.number().meta({ description: 'the whole rollout at the server caps' }),
+  }),
+);
+
+export const rolloutDevicesOutput = answers<Answer<typeof listRolloutDevices>>(
+  z.looseObject({
+    rows: z.array(
+      z
+        .looseObject({
+          deviceId: z.uuid(),
+          name: z.string(),
+          batch: z.number().nullable(),
+          state: z.string(),
+          category: z.enum(DEVICE_CATEGORIES),
+          reason: z.string().meta({ description: 'what it is doing or why not, in words' }),
+          settled: z.boolean(),
+          attempts: z.number(),
+          commandId: z.uuid().nullable(),
+          online: z.boolean(),
+        })
+        .meta({ id: 'RolloutDevice' }),
+    ),
+    total: z.number(),
+    page: z.number(),
+    pageSize: z.number(),
+    pageCount: z.number(),
+  }),
+);
+
+export const rolloutEventsOutput = answers<Answer<typeof listRolloutEvents>>(
+  z.looseObject({
+    items: z.array(
+      z.looseObject({
+        id: z.uuid(),
+        at: when,
+        message: z.string(),
+        deviceId: z.uuid().nullable(),
+      }),
+    ),
+    nextCursor: z.uuid().nullable().meta({ description: 'pass as `cursor` for the next page' }),
   }),
 );
 

@@ -92,7 +92,9 @@ describe('REST automation API (real server, real PostgreSQL)', () => {
       name: 'rest rollout',
       imageVersionId: version.id,
       target: { labels: { ring: 'rest' } },
-      batches: [{ count: 1 }],
+      // a manual gate keeps it running whatever the job runner decides meanwhile (the device is
+      // excluded by preflight: without a gate the rollout could complete before it is paused)
+      batches: [{ count: 1, gate: 'manual' as const }],
       start: false,
     };
 
@@ -121,6 +123,18 @@ describe('REST automation API (real server, real PostgreSQL)', () => {
     expect(read.body).toMatchObject({ id: rolloutId, version: 'EOS.rest-AB 9.9.9' });
     expect(['scheduled', 'running']).toContain(read.body.state);
 
+    const members = await rest('GET', `/rollouts/${rolloutId}/devices?pageSize=10`, viewerToken);
+    expect(members.status).toBe(200);
+    expect(members.body).toMatchObject({
+      total: 1,
+      rows: [{ deviceId, reason: expect.any(String) }],
+    });
+    const badPage = await rest('GET', `/rollouts/${rolloutId}/devices?pageSize=1000`, viewerToken);
+    expect(badPage.status).toBe(400);
+    expect(badPage.body.message).toMatch(/pageSize/);
+    const timeline = await rest('GET', `/rollouts/${rolloutId}/events?limit=5`, viewerToken);
+    expect(timeline.status).toBe(200);
+    expect((timeline.body.items as { message: string }[]).length).toBeGreaterThan(0);
     const trace = await rest('GET', `/devices/${deviceId}/rollout-trace`, viewerToken);
     expect(trace.status).toBe(200);
     expect(JSON.stringify(trace.body)).toContain('rest rollout');

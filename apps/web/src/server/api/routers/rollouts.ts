@@ -27,6 +27,8 @@ import {
 import {
   rolloutActionOutputs,
   rolloutCreatedOutput,
+  rolloutDevicesOutput,
+  rolloutEventsOutput,
   rolloutOutput,
   rolloutPageOutput,
   rolloutPreviewOutput,
@@ -64,10 +66,28 @@ export const rolloutsRouter = createTRPCRouter({
     .query(({ ctx, input }) => getRollout(ctx.service, input)),
   /** the rollout's devices, a page at a time, by category and name */
   devices: read
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/v1/rollouts/{rolloutId}/devices',
+        tags: ['rollouts'],
+        summary: "A rollout's devices, a page at a time, with what each is doing in words",
+      },
+    })
+    .output(rolloutDevicesOutput)
     .input(rolloutDevicesInput)
     .query(({ ctx, input }) => listRolloutDevices(ctx.service, input)),
   /** the rollout's timeline, newest first */
   events: read
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/v1/rollouts/{rolloutId}/events',
+        tags: ['rollouts'],
+        summary: "A rollout's timeline, newest first",
+      },
+    })
+    .output(rolloutEventsOutput)
     .input(rolloutEventsInput)
     .query(({ ctx, input }) => listRolloutEvents(ctx.service, input)),
   /** "why is this device not on version X?" */
