@@ -231,10 +231,16 @@ async function answer(
   frame: Extract<ServerFrame, { type: 'command' }>,
   baseUrl: string,
 ) {
-  if (agent.answered.has(frame.id)) return;
-  agent.answered.add(frame.id);
   const connection = agent.connection;
   if (!connection) return;
+  if (agent.answered.has(frame.id)) {
+    // a re-delivery (after a reconnect, or an ack the server could not record): as the agent
+    // answers from its journal, the command is acknowledged again and never run twice; its
+    // result, once there, is re-sent by the loop below until the server confirms it
+    connection.send({ type: 'ack', commandId: frame.id });
+    return;
+  }
+  agent.answered.add(frame.id);
   connection.send({ type: 'ack', commandId: frame.id });
   if (frame.kind !== 'apply') {
     connection.send({
@@ -274,21 +280,21 @@ async function answer(
     data: { rootPrefixHash: params.expectedRootPrefixHash },
     finishedAt: new Date().toISOString(),
   };
-  const until = Date.now() + 120_000;
+  // as the agent's outbox does: until the server confirms it, on whichever connection is current
   for (;;) {
-    const from = next.frames.length;
-    next.send(result);
+    const current = agent.connection ?? next;
+    const from = current.frames.length;
+    current.send(result);
     const stored = await frameAfter(
-      next,
+      current,
       from,
       (f) =>
         (f.type === 'result_stored' || f.type === 'error') &&
         'commandId' in f &&
         f.commandId === frame.id,
-      Math.min(until, Date.now() + 10_000),
+      Date.now() + 10_000,
     ).catch(() => undefined);
     if (stored?.type === 'result_stored') return;
-    if (Date.now() > until) throw new Error(`result ${frame.id} not stored in time`);
     await sleep(500);
   }
 }

@@ -95,6 +95,8 @@ pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]
 const logger = pino({ level: 'warn' });
 // the pool of a production web process (apps/web/src/server/start.ts)
 const db = createPrismaClient(url, { poolSize: 20 });
+// and, as there, the jobs' own pool
+const jobsDb = createPrismaClient(url, { poolSize: 4 });
 // the decision snapshots' own connection (outside every tick, not counted)
 const observer = new pg.Client({ connectionString: url, application_name: 'bench-observer' });
 await observer.connect();
@@ -143,7 +145,7 @@ function decisionsBetween(before: Snapshot, after: Snapshot) {
 }
 
 const jobs = await startJobRunner({
-  db,
+  db: jobsDb,
   databaseUrl: url,
   logger,
   async aroundTick(rolloutId, tick) {
@@ -177,6 +179,7 @@ const stop = async () => {
   await jobs.stop();
   await fleet.close();
   await observer.end();
+  await jobsDb.$disconnect();
   await db.$disconnect();
   process.exit(0);
 };

@@ -38,6 +38,9 @@ export function createPrismaClient(
     statement_timeout: bounds.statementMs,
     query_timeout: bounds.queryMs,
     idle_in_transaction_session_timeout: bounds.idleInTransactionMs,
+    // Prisma stores DateTime as UTC in columns without a zone; raw SQL's now() and ::timestamptz
+    // parameters are converted with the session's zone, so it is UTC whatever the server's is
+    options: '-c TimeZone=UTC',
   });
   const client = new PrismaClient({
     adapter: new PrismaPg(pool, { disposeExternalPool: true }),

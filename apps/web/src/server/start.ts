@@ -71,6 +71,9 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
   });
   // the gateway's handshakes and the dashboard share it: a burst of enrolments needs room
   const db = createPrismaClient(database.url, { poolSize: 20 });
+  // the fleet-wide jobs (rollout ticks, the deadline sweep) have their own: thousands of devices
+  // reconnecting at once cannot stall a rollout, nor a tick sending 500 applies their handshakes
+  const jobsDb = createPrismaClient(database.url, { poolSize: 4 });
   logger.info(
     {
       database: database.embedded ? `embedded (${env.EOS_FLEET_DATA_DIR})` : redact(database.url),
@@ -88,6 +91,7 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
     await sampler?.stop();
     await jobs?.stop();
     await fleet?.close();
+    await jobsDb.$disconnect().catch(() => undefined);
     await db.$disconnect().catch(() => undefined);
     await database.close();
   };
@@ -155,7 +159,7 @@ export async function start({ dev = false, env = readEnv() }: { dev?: boolean; e
       port: env.PORT,
     });
     // the fleet-wide jobs: the command deadline sweep and the rollout scheduler
-    jobs = await startJobRunner({ db, databaseUrl: database.url, logger });
+    jobs = await startJobRunner({ db: jobsDb, databaseUrl: database.url, logger });
     const { port } = fleet;
     if (env.EOS_FLEET_CATALOG_POLL_SECONDS > 0)
       poller = startCatalogPoller({

@@ -21,6 +21,8 @@ export class ReportBatcher {
   private inventories = new Map<string, Inventory>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** the flush results are waiting on (settle) */
+  private early: Promise<void> | null = null;
   private readonly logs = new LogLimiter(10);
   /** statements sent to PostgreSQL by flushes: the bench reads it */
   statements = 0;
@@ -69,8 +71,14 @@ export class ReportBatcher {
    * before a result the agent reported later (a commit's reboot, then "succeeded").
    */
   async settle(deviceId: string): Promise<void> {
-    if (this.inventories.has(deviceId)) await this.flush();
-    else await this.flushing;
+    // every result arriving meanwhile waits on the same early flush (hundreds of devices back
+    // from a reboot at once cost one or two flushes, not one each); a second round covers an
+    // inventory that came after that flush had taken its rows
+    for (let round = 0; round < 2 && this.inventories.has(deviceId); round++) {
+      this.early ??= this.flush().finally(() => (this.early = null));
+      await this.early;
+    }
+    await this.flushing;
   }
 
   /** Write what has gathered; concurrent calls queue behind the running one. */

@@ -1,5 +1,5 @@
 // Every change writes exactly one audit event, in the same transaction as the change.
-import type { Prisma } from '@eos-fleet/db';
+import type { Db, Prisma } from '@eos-fleet/db';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
 import { noteChange, noteDevicesChanged, type ChangeTopic } from '../events/change-notices';
@@ -61,28 +61,29 @@ export async function recordAuditEvent(
   });
 }
 
-/** Many events by one actor in one statement (the deadline sweep ends up to 1000 commands). */
+/**
+ * Many events by one actor in one statement (the deadline sweep ends up to 1000 commands, a
+ * rollout tick sends up to 500 applies): raw SQL over arrays, since Prisma's createMany renders
+ * every row's every column through its query interpreter (~0.6 ms a row at 500 rows).
+ */
 export async function recordAuditEvents(
   ctx: Pick<ServiceContext, 'actor' | 'ipAddress'>,
-  tx: Tx,
+  tx: Pick<Db, '$executeRaw'>,
   inputs: readonly AuditEventInput[],
 ) {
   if (!inputs.length) return;
   const { actor } = ctx;
-  noteAudited(inputs);
-  await tx.auditEvent.createMany({
-    data: inputs.map((input) => {
-      const event = auditEventSchema.parse(input);
-      return {
-        action: event.action,
-        actorType: actor.type,
-        actorId: actor.type === 'system' ? null : actor.id,
-        actorLabel: actor.label,
-        targetType: event.targetType,
-        targetId: event.targetId ?? null,
-        data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
-        ipAddress: ctx.ipAddress ?? null,
-      };
-    }),
-  });
+  const events = inputs.map((input) => auditEventSchema.parse(input));
+  noteAudited(events);
+  await tx.$executeRaw`
+    INSERT INTO "audit_event" ("action", "actorType", "actorId", "actorLabel", "targetType",
+      "targetId", "data", "ipAddress")
+    SELECT e."action", ${actor.type}::"ActorType", ${actor.type === 'system' ? null : actor.id},
+      ${actor.label}, e."targetType", e."targetId", e."data"::jsonb, ${ctx.ipAddress ?? null}
+      FROM unnest(${events.map((e) => e.action)}::text[],
+                  ${events.map((e) => e.targetType)}::text[],
+                  ${events.map((e) => e.targetId ?? null)}::text[],
+                  ${events.map((e) => (e.data === undefined ? null : JSON.stringify(e.data)))}::text[])
+        WITH ORDINALITY AS e("action", "targetType", "targetId", "data", "n")
+     ORDER BY e."n"`;
 }

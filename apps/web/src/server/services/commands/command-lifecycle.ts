@@ -293,25 +293,25 @@ export async function enqueueCommands(
   if (!input.deviceIds.length) return [];
   const kind = toPrismaKind(input.kind);
   const deadlineAt = new Date(now.getTime() + QUEUED_COMMAND_TTL_MS);
-  const rows = await tx.command.createManyAndReturn({
-    data: input.deviceIds.map((deviceId) => ({
-      deviceId,
-      kind,
-      params: input.params,
-      deadlineAt,
-      createdById: input.createdById,
-      rolloutId: input.rolloutId ?? null,
-    })),
-    select: { id: true, deviceId: true },
-  });
+  // one statement for the commands and their first events; raw SQL because Prisma's
+  // createManyAndReturn renders each row's columns through its interpreter (~1.7 ms a row at 500)
+  const rows = await tx.$queryRaw<{ id: string; deviceId: string }[]>`
+    WITH c AS (
+      INSERT INTO "command" ("id", "deviceId", "kind", "params", "deadlineAt", "createdById",
+        "rolloutId", "updatedAt")
+      -- (the enum's labels are the domain kinds: flake.register, not flake_register)
+      SELECT gen_random_uuid(), t."deviceId", ${input.kind}::"CommandKind",
+        ${JSON.stringify(input.params)}::jsonb, ${deadlineAt}::timestamptz,
+        ${input.createdById}::text, ${input.rolloutId ?? null}::uuid, now()
+        FROM unnest(${[...input.deviceIds]}::uuid[]) WITH ORDINALITY AS t("deviceId", "n")
+       ORDER BY t."n"
+      RETURNING "id", "deviceId"
+    ), e AS (
+      INSERT INTO "command_event" ("commandId", "state", "message")
+      SELECT c."id", 'queued'::"CommandState", ${`queued by ${input.actorLabel}`} FROM c
+    )
+    SELECT c."id"::text AS "id", c."deviceId"::text AS "deviceId" FROM c`;
   for (const row of rows) noteCommandsChanged(row.deviceId);
-  await tx.commandEvent.createMany({
-    data: rows.map((row) => ({
-      commandId: row.id,
-      state: 'queued' as const,
-      message: `queued by ${input.actorLabel}`,
-    })),
-  });
   if (UPDATE_KINDS.includes(kind))
     await tx.$executeRaw`
       UPDATE "device" d SET "updateCommandId" = c."id", "updateState" = 'in_progress',

@@ -13,7 +13,7 @@
 // the new slot, EOS committing it and the whole-slot hash matching), the device back online on
 // the pinned hash, and online through the batch's soak. Timed out, rolled back, failed, or offline
 // during soak: failed at once, counted toward the failure threshold.
-import type { Db, Prisma, RolloutDeviceState } from '@eos-fleet/db';
+import { Prisma, type Db, type RolloutDeviceState } from '@eos-fleet/db';
 import { TERMINAL_COMMAND_STATES } from '@eos-fleet/shared/domain';
 import { commandSchema, describeIssues } from '@eos-fleet/shared/protocol/index';
 import { recordAuditEvent, recordAuditEvents } from '../audit/record-audit-event';
@@ -42,6 +42,7 @@ import {
   targetWhere,
   workloadNames,
   type PinnedVersion,
+  type TargetDevice,
 } from './rollout-targets';
 
 type Tx = Prisma.TransactionClient;
@@ -349,9 +350,21 @@ async function sendApplies(
 }
 
 /** A decided change of one rollout device, applied with the others of its kind (applyMoves). */
+type MoveData = Partial<{
+  state: RolloutDeviceState;
+  attempts: number;
+  lastCommandId: string | null;
+  skipReason: string | null;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  soakUntil: Date | null;
+  previousRootPrefixHash: string | null;
+  workloadsBefore: string[];
+}>;
+
 interface Move {
   member: { id: string; deviceId: string; state: RolloutDeviceState; attempts: number };
-  data: Prisma.RolloutDeviceUpdateManyMutationInput;
+  data: MoveData;
   /** the rollout event it writes, if it moved */
   message?: string;
   /** a release of a claim also requires that no command was recorded for it meanwhile */
@@ -377,30 +390,231 @@ async function applyMoves(tx: Tx, rolloutId: string, moves: Move[]) {
       const chunk = group.slice(i, i + SET_CHUNK);
       const moved = new Set(
         (
-          await tx.rolloutDevice.updateManyAndReturn({
-            where: {
-              id: { in: chunk.map((m) => m.member.id) },
-              state: first.member.state,
-              attempts: first.member.attempts,
-              ...(first.unsent ? { lastCommandId: null } : {}),
-            },
-            data: first.data,
-            select: { id: true },
-          })
+          await tx.$queryRaw<{ id: string }[]>`
+            UPDATE "rollout_device" SET ${setClause(first.data)}, "updatedAt" = now()
+             WHERE "id" = ANY(${chunk.map((m) => m.member.id)}::uuid[])
+               AND "state" = ${first.member.state}::"RolloutDeviceState"
+               AND "attempts" = ${first.member.attempts}
+               ${first.unsent ? Prisma.sql`AND "lastCommandId" IS NULL` : Prisma.empty}
+            RETURNING "id"::text AS "id"`
         ).map((row) => row.id),
       );
       movedCount += moved.size;
-      const events: Prisma.RolloutEventCreateManyInput[] = [];
+      const events: RolloutEventRow[] = [];
       for (const move of chunk) {
         if (!moved.has(move.member.id)) continue;
         Object.assign(move.member, move.data);
-        if (move.message)
-          events.push({ rolloutId, message: move.message, deviceId: move.member.deviceId });
+        if (move.message) events.push({ message: move.message, deviceId: move.member.deviceId });
       }
-      if (events.length) await tx.rolloutEvent.createMany({ data: events });
+      await insertRolloutEvents(tx, rolloutId, events);
     }
   }
   return movedCount;
+}
+
+/** The columns a move may set, with the SQL type of each (the moves' data is ours, never input). */
+const MOVE_COLUMNS = {
+  state: '"RolloutDeviceState"',
+  attempts: 'int',
+  lastCommandId: 'uuid',
+  skipReason: 'text',
+  lastError: 'text',
+  nextAttemptAt: 'timestamptz',
+  soakUntil: 'timestamptz',
+  previousRootPrefixHash: 'text',
+  workloadsBefore: 'text[]',
+} as const;
+
+function setClause(data: MoveData): Prisma.Sql {
+  const sets = Object.entries(data).map(([column, value]) => {
+    const type = MOVE_COLUMNS[column as keyof typeof MOVE_COLUMNS];
+    if (!type) throw new Error(`a rollout device move cannot set ${column}`);
+    return Prisma.sql`${Prisma.raw(`"${column}"`)} = ${value ?? null}::${Prisma.raw(type)}`;
+  });
+  return Prisma.join(sets, ', ');
+}
+
+interface RolloutEventRow {
+  message: string;
+  deviceId: string | null;
+}
+
+/** A tick's rollout events in one statement. */
+async function insertRolloutEvents(tx: Tx, rolloutId: string, events: RolloutEventRow[]) {
+  if (!events.length) return;
+  await tx.$executeRaw`
+    INSERT INTO "rollout_event" ("id", "rolloutId", "deviceId", "message")
+    SELECT gen_random_uuid(), ${rolloutId}::uuid, e."deviceId", e."message"
+      FROM unnest(${events.map((e) => e.deviceId)}::uuid[], ${events.map((e) => e.message)}::text[])
+        WITH ORDINALITY AS e("deviceId", "message", "n")
+     ORDER BY e."n"`;
+  noteChange('rollouts');
+}
+
+/** rollout device states not over yet */
+const UNSETTLED = ['pending', 'scheduled', 'applying', 'soaking'] as const;
+
+/** How many members are in each (batch, state), from one GROUP BY; kept current by the tick. */
+async function countMembers(tx: Tx, rolloutId: string) {
+  const rows = await tx.$queryRaw<{ batchIndex: number | null; state: string; n: number }[]>`
+    SELECT "batchIndex", "state"::text AS "state", count(*)::int AS "n"
+      FROM "rollout_device" WHERE "rolloutId" = ${rolloutId}::uuid
+     GROUP BY 1, 2`;
+  const byKey = new Map(rows.map((r) => [`${r.batchIndex ?? ''}:${r.state}`, r.n]));
+  const get = (batch: number | null, state: string) => byKey.get(`${batch ?? ''}:${state}`) ?? 0;
+  return {
+    total: (states: readonly string[]) =>
+      rows.filter((r) => states.includes(r.state)).reduce((sum, r) => sum + r.n, 0),
+    inBatch: (batch: number, states: readonly string[]) =>
+      states.reduce((sum, state) => sum + get(batch, state), 0),
+    move(batch: number, from: string, to: string, n: number) {
+      byKey.set(`${batch}:${from}`, get(batch, from) - n);
+      byKey.set(`${batch}:${to}`, get(batch, to) + n);
+    },
+  };
+}
+
+/**
+ * Per value of the budget's label: the members (size) and those unavailable: applying
+ * (downloading, rebooting) or offline; a failed device that is up runs its old image and serves.
+ */
+async function budgetByLabel(tx: Tx, rolloutId: string, label: string) {
+  return tx.$queryRaw<{ value: string; size: number; unavailable: number }[]>`
+    SELECT coalesce(d."labels"->>${label}, '') AS "value", count(*)::int AS "size",
+           (count(*) FILTER (WHERE rd."state" = 'applying'
+              OR (rd."state" <> 'succeeded' AND NOT coalesce(p."online", false))))::int AS "unavailable"
+      FROM "rollout_device" rd
+      JOIN "device" d ON d."id" = rd."deviceId"
+      LEFT JOIN "device_presence" p ON p."deviceId" = rd."deviceId"
+     WHERE rd."rolloutId" = ${rolloutId}::uuid
+     GROUP BY 1`;
+}
+
+/**
+ * The rollout's members in `states` (of one batch, or all) with what the tick needs of their
+ * devices. The last batch of a 10,000-device rollout starts with 9,000 waiting, and both Prisma's
+ * include and its raw rows decode value by value in JS (0.05 to 0.15 ms a row), so the rows come
+ * as one JSON document of positional arrays, and a waiting member carries neither its workloads
+ * (read for the claimed ones only: workloadsOf) nor labels other than the budget's. Timestamps are
+ * stored as UTC without a zone: AT TIME ZONE 'UTC' makes their JSON carry the offset. The device
+ * part has the shape preflight takes (TargetDevice), its facts cut to the one the scheduler reads.
+ */
+async function loadMembers(
+  tx: Tx,
+  rolloutId: string,
+  states: RolloutDeviceState[],
+  { batchIndex, budgetLabel }: { batchIndex?: number; budgetLabel?: string } = {},
+) {
+  const [row] = await tx.$queryRaw<{ members: string | null }[]>`
+    SELECT json_agg(json_build_array(
+             rd."id", rd."deviceId", rd."batchIndex", rd."state", rd."attempts",
+             rd."lastCommandId", rd."skipReason", rd."nextAttemptAt" AT TIME ZONE 'UTC',
+             rd."soakUntil" AT TIME ZONE 'UTC', rd."workloadsBefore",
+             rd."updatedAt" AT TIME ZONE 'UTC',
+             d."name", d."status",
+             ${budgetLabel === undefined ? Prisma.sql`NULL` : Prisma.sql`jsonb_build_object(${budgetLabel}::text, d."labels"->${budgetLabel}::text)`},
+             d."facts"->'updateServer', d."rootPrefixHash", d."arch", d."profile",
+             d."slotSize"::text, d."imageName", d."lastSeenAt" AT TIME ZONE 'UTC',
+             CASE WHEN rd."state" = 'scheduled' THEN NULL ELSE d."flakes" END,
+             p."online", p."lastSeenAt" AT TIME ZONE 'UTC'))::text AS "members"
+      FROM "rollout_device" rd
+      JOIN "device" d ON d."id" = rd."deviceId"
+      LEFT JOIN "device_presence" p ON p."deviceId" = rd."deviceId"
+     WHERE rd."rolloutId" = ${rolloutId}::uuid AND rd."state"::text = ANY(${states}::text[])
+       ${batchIndex === undefined ? Prisma.empty : Prisma.sql`AND rd."batchIndex" = ${batchIndex}`}`;
+  const date = (value: string | null) => (value === null ? null : new Date(value));
+  return (JSON.parse(row?.members ?? '[]') as MemberTuple[]).map(
+    ([
+      id,
+      deviceId,
+      batch,
+      state,
+      attempts,
+      lastCommandId,
+      skipReason,
+      nextAttemptAt,
+      soakUntil,
+      workloadsBefore,
+      updatedAt,
+      name,
+      status,
+      labels,
+      updateServer,
+      rootPrefixHash,
+      arch,
+      profile,
+      slotSize,
+      imageName,
+      lastSeenAt,
+      flakes,
+      online,
+      presenceLastSeenAt,
+    ]) => ({
+      id,
+      deviceId,
+      batchIndex: batch,
+      state,
+      attempts,
+      lastCommandId,
+      skipReason,
+      nextAttemptAt: date(nextAttemptAt),
+      soakUntil: date(soakUntil),
+      workloadsBefore,
+      updatedAt: new Date(updatedAt),
+      device: {
+        id: deviceId,
+        name,
+        status,
+        labels,
+        facts: { updateServer },
+        rootPrefixHash,
+        arch,
+        profile,
+        slotSize: slotSize === null ? null : BigInt(slotSize),
+        imageName,
+        lastSeenAt: date(lastSeenAt),
+        flakes,
+        presence:
+          online === null ? null : { online, lastSeenAt: new Date(presenceLastSeenAt ?? 0) },
+      } satisfies TargetDevice,
+    }),
+  );
+}
+
+/** a member as loadMembers' json_build_array writes it (timestamps and the slot size as text) */
+type MemberTuple = [
+  id: string,
+  deviceId: string,
+  batchIndex: number | null,
+  state: RolloutDeviceState,
+  attempts: number,
+  lastCommandId: string | null,
+  skipReason: string | null,
+  nextAttemptAt: string | null,
+  soakUntil: string | null,
+  workloadsBefore: string[],
+  updatedAt: string,
+  name: string,
+  status: TargetDevice['status'],
+  labels: Prisma.JsonValue,
+  updateServer: Prisma.JsonValue,
+  rootPrefixHash: string | null,
+  arch: string | null,
+  profile: string | null,
+  slotSize: string | null,
+  imageName: string | null,
+  lastSeenAt: string | null,
+  flakes: Prisma.JsonValue,
+  online: boolean | null,
+  presenceLastSeenAt: string | null,
+];
+
+/** The workload names of the devices being claimed (waiting members are loaded without them). */
+async function workloadsOf(tx: Tx, deviceIds: string[]) {
+  if (!deviceIds.length) return new Map<string, string[]>();
+  const rows = await tx.$queryRaw<{ id: string; flakes: Prisma.JsonValue }[]>`
+    SELECT "id"::text AS "id", "flakes" FROM "device" WHERE "id" = ANY(${deviceIds}::uuid[])`;
+  return new Map(rows.map((row) => [row.id, workloadNames(row.flakes)]));
 }
 
 type LoadedRollout = Prisma.RolloutGetPayload<{ include: { batches: true } }>;
@@ -449,13 +663,18 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   // --- dynamic mode: devices that joined the target since go to the current (or last) batch
   if (rollout.dynamic && !stopped) await pickUpNewDevices(tx, rollout, pinned, offered);
 
-  const members = await tx.rolloutDevice.findMany({
-    where: {
-      rolloutId: rollout.id,
-      ...(stopped ? { state: { in: ['applying', 'soaking'] } } : {}),
-    },
-    include: { device: { select: targetDeviceSelect } },
-  });
+  // only the members a decision can move are read (in flight, soaking, or in a started batch);
+  // the settled and the not yet started are counted in SQL, so a tick's cost follows the work
+  // in flight, not the size of the rollout
+  const budget = rollout.disruptionBudget
+    ? disruptionBudgetSchema.parse(rollout.disruptionBudget)
+    : null;
+  const members = await loadMembers(
+    tx,
+    rollout.id,
+    stopped ? ['applying', 'soaking'] : ['applying', 'soaking', 'scheduled'],
+    { budgetLabel: budget?.label },
+  );
   // only the in-flight members' commands are read
   const commandIds = members
     .filter((m) => m.state === 'applying')
@@ -483,11 +702,7 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   const moves: Move[] = [];
   for (const member of members) {
     const online = member.device.presence?.online === true;
-    const set = async (
-      data: Prisma.RolloutDeviceUpdateManyMutationInput,
-      message?: string,
-      unsent?: true,
-    ) => {
+    const set = async (data: MoveData, message?: string, unsent?: true) => {
       moves.push({
         member,
         data,
@@ -605,8 +820,9 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   if (stopped) return { ...done, nextAt };
 
   // --- failure threshold (judged over the whole rollout, once the minimum sample is reached)
-  const failed = members.filter((m) => (FAILED as readonly string[]).includes(m.state)).length;
-  const succeeded = members.filter((m) => m.state === 'succeeded').length;
+  const counts = await countMembers(tx, rollout.id);
+  const failed = counts.total(FAILED);
+  const succeeded = counts.total(['succeeded']);
   const sample = failed + succeeded;
   if (rollout.state === 'running' && sample >= rollout.failureMinSample) {
     const byCount =
@@ -629,7 +845,6 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   let current = rollout.batches.find((b) => b.state !== 'succeeded' && b.state !== 'failed');
   while (current) {
     const index = current.index;
-    const inBatch = members.filter((m) => m.batchIndex === index);
     if (current.state === 'pending') {
       if (rollout.state !== 'running') break;
       if (current.gate === 'manual' && !current.approvedById) {
@@ -641,16 +856,20 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         await rolloutEvent(tx, rollout.id, `batch ${current.index + 1} waits for approval`);
         break;
       }
-      await startBatch(tx, rollout.id, current, now);
-      for (const m of inBatch) if (m.state === 'pending') m.state = 'scheduled';
+      const released = await startBatch(tx, rollout.id, current, now);
+      counts.move(index, 'pending', 'scheduled', released);
+      // its devices are waiting now: read them for this tick's claims
+      const known = new Set(members.map((m) => m.id));
+      for (const m of await loadMembers(tx, rollout.id, ['scheduled'], {
+        batchIndex: index,
+        budgetLabel: budget?.label,
+      }))
+        if (!known.has(m.id)) members.push(m);
     }
     if (current.state === 'awaiting_approval') break;
-    const settled = inBatch.every((m) =>
-      (SETTLED_DEVICE_STATES as readonly string[]).includes(m.state),
-    );
-    if (!settled) break;
-    const ok = inBatch.filter((m) => m.state === 'succeeded').length;
-    const bad = inBatch.filter((m) => (FAILED as readonly string[]).includes(m.state)).length;
+    if (counts.inBatch(index, UNSETTLED) > 0) break;
+    const ok = counts.inBatch(index, ['succeeded']);
+    const bad = counts.inBatch(index, FAILED);
     const percent = ok + bad === 0 ? 100 : Math.floor((ok * 100) / (ok + bad));
     const passed = percent >= rollout.successThresholdPercent;
     await tx.rolloutBatch.update({
@@ -710,10 +929,9 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   const writeHolds = async () => {
     for (const [reason, ids] of holds)
       for (let i = 0; i < ids.length; i += SET_CHUNK)
-        await tx.rolloutDevice.updateMany({
-          where: { id: { in: ids.slice(i, i + SET_CHUNK) }, state: 'scheduled' },
-          data: { skipReason: reason },
-        });
+        await tx.$executeRaw`
+          UPDATE "rollout_device" SET "skipReason" = ${reason}, "updatedAt" = now()
+           WHERE "id" = ANY(${ids.slice(i, i + SET_CHUNK)}::uuid[]) AND "state" = 'scheduled'`;
   };
   if (!win.open) {
     wake(win.opensAt);
@@ -733,23 +951,16 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`update-server:${server.id}`}, 0))`;
   let inFlight = await countServerSlotsInUse(tx, server.id);
 
-  const budget = rollout.disruptionBudget
-    ? disruptionBudgetSchema.parse(rollout.disruptionBudget)
-    : null;
   const unavailable = new Map<string, number>();
   const sizeOf = new Map<string, number>();
   if (budget)
-    for (const m of members) {
-      const value = labelsOf(m.device.labels)[budget.label] ?? '';
-      sizeOf.set(value, (sizeOf.get(value) ?? 0) + 1);
-      // unavailable: applying (downloading, rebooting) or offline; a failed device that is up
-      // runs its old image and serves
-      if (m.state === 'applying' || (m.state !== 'succeeded' && !m.device.presence?.online))
-        unavailable.set(value, (unavailable.get(value) ?? 0) + 1);
+    for (const row of await budgetByLabel(tx, rollout.id, budget.label)) {
+      sizeOf.set(row.value, row.size);
+      unavailable.set(row.value, row.unavailable);
     }
 
   const others = await otherActiveRollouts(
-    tx as unknown as Db,
+    tx,
     waiting.map((m) => m.deviceId),
     rollout.id,
   );
@@ -803,10 +1014,15 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         skipReason: null,
         nextAttemptAt: null,
         previousRootPrefixHash: m.device.rootPrefixHash,
-        workloadsBefore: workloadNames(m.device.flakes),
       },
     });
   }
+  const workloads = await workloadsOf(
+    tx,
+    claiming.map((c) => c.member.deviceId),
+  );
+  for (const claim of claiming)
+    claim.data.workloadsBefore = workloads.get(claim.member.deviceId) ?? [];
   await applyMoves(tx, rollout.id, settle);
   await writeHolds();
   // the claims: (scheduled, attempts n) -> (applying, n + 1); only the rows that moved are sent
@@ -834,11 +1050,12 @@ async function startBatch(
     data: { state: 'running', startedAt: now },
   });
   batch.state = 'running';
-  await tx.rolloutDevice.updateMany({
+  const released = await tx.rolloutDevice.updateMany({
     where: { rolloutId, batchIndex: batch.index, state: 'pending' },
     data: { state: 'scheduled' },
   });
   await rolloutEvent(tx, rolloutId, `batch ${batch.index + 1} started`);
+  return released.count;
 }
 
 export async function pauseInTx(
@@ -999,7 +1216,7 @@ async function pickUpNewDevices(
   });
   if (!fresh.length) return;
   const others = await otherActiveRollouts(
-    tx as unknown as Db,
+    tx,
     fresh.map((d) => d.id),
     rollout.id,
   );

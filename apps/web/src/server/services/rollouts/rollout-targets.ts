@@ -1,5 +1,5 @@
 // Who a rollout's target names, and whether each device may be scheduled (preflight), in words.
-import type { Db, Prisma } from '@eos-fleet/db';
+import { Prisma, type Db } from '@eos-fleet/db';
 import { configuredServerOf, sameSshTarget } from '../catalog/resolve-device-versions';
 import type { RolloutTarget } from './rollout-inputs';
 
@@ -127,16 +127,20 @@ export function missingWorkloads(before: readonly string[], flakes: unknown): st
   return before.filter((name) => !now.has(name));
 }
 
-/** device id -> name of the other active rollout it is in */
-export async function otherActiveRollouts(db: Db, deviceIds: string[], rolloutId: string | null) {
-  const rows = await db.rolloutDevice.findMany({
-    where: {
-      deviceId: { in: deviceIds },
-      rolloutId: rolloutId ? { not: rolloutId } : undefined,
-      state: { notIn: ['skipped'] },
-      rollout: { state: { in: [...ACTIVE_ROLLOUT_STATES] } },
-    },
-    select: { deviceId: true, rollout: { select: { name: true } } },
-  });
-  return new Map(rows.map((row) => [row.deviceId, row.rollout.name]));
+/** device id -> name of the other active rollout it is in (one bind parameter for any count) */
+export async function otherActiveRollouts(
+  db: Pick<Db, '$queryRaw'>,
+  deviceIds: string[],
+  rolloutId: string | null,
+) {
+  if (!deviceIds.length) return new Map<string, string>();
+  const rows = await db.$queryRaw<{ deviceId: string; name: string }[]>`
+    SELECT rd."deviceId"::text AS "deviceId", r."name"
+      FROM "rollout_device" rd
+      JOIN "rollout" r ON r."id" = rd."rolloutId"
+     WHERE rd."deviceId" = ANY(${deviceIds}::uuid[])
+       AND rd."state" <> 'skipped'
+       AND r."state"::text = ANY(${[...ACTIVE_ROLLOUT_STATES]}::text[])
+       ${rolloutId ? Prisma.sql`AND rd."rolloutId" <> ${rolloutId}::uuid` : Prisma.empty}`;
+  return new Map(rows.map((row) => [row.deviceId, row.name]));
 }

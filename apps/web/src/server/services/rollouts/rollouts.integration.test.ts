@@ -23,7 +23,8 @@ type Behaviour = 'succeed' | 'fail' | 'silent' | 'rollback' | 'lose-workloads';
 const OLD = 'a'.repeat(40);
 const MiB = 1024 * 1024;
 
-describe('staged rollouts', () => {
+// each case waits on real sockets and the job runner: room for a busy machine
+describe('staged rollouts', { timeout: 150_000 }, () => {
   let app: TestApp;
   let http: Awaited<ReturnType<TestApp['listen']>>;
   let ctx: ServiceContext;
@@ -527,7 +528,7 @@ describe('staged rollouts', () => {
       await eventually(
         () => rolloutOf(id),
         (r) => r.state === 'completed',
-        60_000,
+        120_000,
       );
       const sent = await applies(id);
       expect(sent).toHaveLength(4);
