@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { newRolloutHref, parsePrefilledTarget, targetOfFilter } from './rollout-target-url';
+import {
+  newRolloutHref,
+  parsePrefilledTarget,
+  targetOfFilter,
+  type PrefilledTarget,
+} from './rollout-target-url';
 
 const A = '6d1f5a7e-0000-4000-8000-00000000000a';
 const B = '6d1f5a7e-0000-4000-8000-00000000000b';
@@ -8,11 +13,12 @@ const parse = (href: string) => parsePrefilledTarget(new URL(href, 'http://x').s
 
 describe("a new rollout's target in the address", () => {
   it('round-trips a device list, labels and an image name', () => {
-    for (const target of [
+    const targets: PrefilledTarget[] = [
       { kind: 'deviceIds', deviceIds: [A, B] },
       { kind: 'labels', labels: { site: 'berlin', ring: 'r=1' } },
       { kind: 'imageName', imageName: 'EOS.x86_64-AB' },
-    ] as const)
+    ];
+    for (const target of targets)
       expect(parse(newRolloutHref(target))).toEqual({ target, ignored: [] });
   });
 
