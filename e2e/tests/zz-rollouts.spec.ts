@@ -4,7 +4,8 @@
 // while its first batch (one device, automatic) succeeds on a real device with the real agent and
 // EOS's os-update, held at the second batch's manual gate, then paused from the browser. On the
 // scale demo (10,000 simulated devices): a draft over an image name, its rollout page paged and
-// within 1280 px.
+// within 1280 px; and a draft over a device list handed over by the Devices table ("New
+// rollout…"), shown by name, changed in the form's picker by keyboard, previewed and created.
 import fs from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { pageOverflows, signInFleetAdmin, signInScaleAdmin } from '../helpers';
@@ -161,4 +162,93 @@ test('a rollout over an image name on 10,000 simulated devices: its page pages t
     body: await page.screenshot({ fullPage: true }),
     contentType: 'image/png',
   });
+});
+
+test('a device list from the Devices table, picked by name in the form, saved as a draft', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(180_000);
+  await signInScaleAdmin(page, state.scale);
+  const rows = page.locator('[data-testid^="device-row-"]');
+  const bar = page.getByTestId('bulk-bar');
+  const form = page.getByRole('form', { name: 'New rollout' });
+
+  // a full page of 200 is more than a list picked here holds: refused in words, with what works
+  await page.goto(`${scaleUrl}/devices?pageSize=200`);
+  await expect(rows).toHaveCount(200, { timeout: 30_000 });
+  await page.getByLabel('Select every device on this page').check();
+  await expect(bar.getByRole('button', { name: 'New rollout…' })).toBeDisabled();
+  await expect(bar.getByTestId('new-rollout-note')).toContainText(
+    'at most 100 devices here. For these 200 devices, set a label',
+  );
+
+  // everything matching a label filter becomes that label target, not a list of ids
+  await page.goto(`${scaleUrl}/devices?label=${encodeURIComponent('site=berlin')}`);
+  await rows.first().getByRole('checkbox').check();
+  await page.getByRole('button', { name: /^Select everything matching this filter/ }).click();
+  await expect(bar.getByTestId('new-rollout-note')).toContainText('targets the labels site=berlin');
+  await bar.getByRole('button', { name: 'New rollout…' }).click();
+  await expect(page).toHaveURL(/\/rollouts\/new\?label=site%3Dberlin$/);
+  await expect(form.getByLabel('Labels', { exact: true })).toHaveValue('site=berlin');
+
+  // three rows of a search, handed over: the form shows them by name
+  await page.goto(`${scaleUrl}/devices?q=sim-00001`);
+  await expect(rows.first()).toBeVisible({ timeout: 30_000 });
+  for (const name of ['sim-000011', 'sim-000012', 'sim-000013'])
+    await page.getByLabel(`Select ${name}`, { exact: true }).check();
+  await expect(bar).toContainText('3 selected');
+  await bar.getByRole('button', { name: 'New rollout…' }).click();
+  await expect(page).toHaveURL(/\/rollouts\/new\?device=[0-9a-f-]{36}&device=/);
+  await expect(form.getByRole('radio', { name: 'Device list' })).toBeChecked();
+  const picked = form.getByRole('list', { name: 'Devices in the rollout' }).getByRole('listitem');
+  await expect(picked).toHaveText(['sim-000011', 'sim-000012', 'sim-000013']);
+
+  // by keyboard: search, arrow into the results, Space adds; a remove button takes one out and
+  // focus moves on to the next one
+  const search = form.getByRole('searchbox', { name: 'Devices' });
+  await search.fill('sim-000014');
+  const results = form.getByRole('toolbar', { name: 'Matching devices' });
+  await expect(results.getByRole('button')).toHaveText([/^sim-000014/]);
+  await search.press('ArrowDown');
+  await expect(results.getByRole('button', { name: 'sim-000014' })).toBeFocused();
+  await page.keyboard.press('Space');
+  await expect(results.getByRole('button', { name: 'sim-000014' })).toHaveAttribute(
+    'aria-pressed',
+    'true',
+  );
+  await form.getByRole('button', { name: 'Remove sim-000011' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(form.getByRole('button', { name: 'Remove sim-000012' })).toBeFocused();
+  await expect(picked).toHaveText(['sim-000012', 'sim-000013', 'sim-000014']);
+  await expect(form.getByTestId('picked-count')).toHaveText('3 devices in the list');
+
+  const name = `three picked devices to 2.0.0 ${Date.now()}`;
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await pickVersion(page, /^EOS\.x86_64-AB 2\.0\.0/);
+  await form.getByLabel('Save as a draft (start it later)').check();
+  const preview = page.getByTestId('rollout-preview');
+  await expect(preview.getByTestId('preview-summary')).toContainText('to 3 devices', {
+    timeout: 30_000,
+  });
+  expect(await pageOverflows(page)).toBe(false);
+  await testInfo.attach('new rollout: a device list picked by name, with its preview', {
+    body: await page.screenshot({ fullPage: true }),
+    contentType: 'image/png',
+  });
+  await form.getByRole('button', { name: 'Create rollout' }).click();
+  await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await expect(page.getByTestId('rollout-state')).toHaveText('draft');
+  await expect(page.getByTestId('rollout-devices-total')).toContainText(/^3 devices/, {
+    timeout: 30_000,
+  });
+  for (const device of ['sim-000012', 'sim-000013', 'sim-000014'])
+    await expect(page.getByTestId('rollout-devices')).toContainText(device);
+
+  // an id of no device in the address stays in the list, marked, and the field says so
+  await page.goto(`${scaleUrl}/rollouts/new?device=6d1f5a7e-0000-4000-8000-0000000000ff`);
+  await expect(picked).toHaveText(/^6d1f5a7e-0000-4000-8000-0000000000ff\s*no such device$/);
+  await expect(
+    form.getByTestId('field-error').filter({ hasText: 'names no device' }),
+  ).toBeVisible();
 });

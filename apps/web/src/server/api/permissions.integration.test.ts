@@ -62,6 +62,7 @@ const PROCEDURES: Record<string, Kind> = {
   'devices.applyVersion': permitted('device.operate'),
   'devices.cancelCommand': permitted('device.operate'),
   'devices.page': permitted('device.read'),
+  'devices.byIds': permitted('device.read'),
   'devices.bulkPreview': permitted('device.operate'),
   'devices.bulk': permitted('device.operate'),
   'devices.bulkDecommissionPreview': permitted('device.enroll'),

@@ -2,13 +2,23 @@
 // The bulk action bar of the Devices table: label, check, apply a catalog version (picked from the
 // catalog, never a pasted hash), rollback, decommission. Every action opens a confirmation dialog
 // with the server's preview: how many devices it touches, what it does, who is skipped and why.
+// "New rollout…" opens the rollout form with the selection as its target (rollout-target-url.ts),
+// or says in words why this selection cannot be one.
 import type { DeviceFilter } from '@eos-fleet/shared/device-filter';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
 import { AlertDialog } from 'radix-ui';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useCan } from '~/components/session';
 import { Alert, Button } from '~/components/ui';
+import { formatLabels } from '~/lib/labels';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import {
+  MAX_PICKED_DEVICES,
+  newRolloutHref,
+  targetOfFilter,
+  type PrefilledTarget,
+} from '../rollouts/new/rollout-target-url';
 
 export type BulkTarget = { ids: string[] } | { filter: DeviceFilter };
 type Action =
@@ -35,6 +45,10 @@ export function BulkActionBar({
   const trpc = useTRPC();
   const canOperate = useCan('device.operate');
   const canEnroll = useCan('device.enroll');
+  const canPlanRollouts = useCan('rollout.manage');
+  const router = useRouter();
+  const rolloutNoteId = useId();
+  const rollout = rolloutTargetOf(target, count);
   const [action, setAction] = useState<Action | null>(null);
   const [labelKey, setLabelKey] = useState('');
   const [labelValue, setLabelValue] = useState('');
@@ -109,10 +123,32 @@ export function BulkActionBar({
       <Button variant="secondary" onClick={() => setAction({ type: 'rollback' })}>
         Roll back
       </Button>
+      {canPlanRollouts && (
+        <>
+          <span className="mx-1 h-5 w-px bg-slate-300" />
+          <Button
+            variant="secondary"
+            disabled={!rollout.prefilled}
+            aria-describedby={rollout.note ? rolloutNoteId : undefined}
+            onClick={() => rollout.prefilled && router.push(newRolloutHref(rollout.prefilled))}
+          >
+            New rollout…
+          </Button>
+        </>
+      )}
       {canEnroll && (
         <Button variant="danger" onClick={() => setAction({ type: 'decommission' })}>
           Decommission
         </Button>
+      )}
+      {canPlanRollouts && rollout.note && (
+        <p
+          id={rolloutNoteId}
+          className="basis-full text-xs text-slate-600"
+          data-testid="new-rollout-note"
+        >
+          {rollout.note}
+        </p>
       )}
       {action && (
         <ConfirmBulk
@@ -126,6 +162,40 @@ export function BulkActionBar({
       )}
     </div>
   );
+}
+
+/**
+ * The selection as a rollout's target: a list of ids up to MAX_PICKED_DEVICES, or, for everything
+ * matching a filter that is only labels (or only an image name), that target. Otherwise none, and
+ * the note says why, with the way that works: label them, target the label.
+ */
+function rolloutTargetOf(
+  target: BulkTarget,
+  count: number,
+): { prefilled: PrefilledTarget | null; note: string | null } {
+  const devices = `${count.toLocaleString('en-US')} device${count === 1 ? '' : 's'}`;
+  if ('ids' in target)
+    return target.ids.length <= MAX_PICKED_DEVICES
+      ? { prefilled: { kind: 'deviceIds', deviceIds: target.ids }, note: null }
+      : {
+          prefilled: null,
+          note: `A rollout's device list holds at most ${MAX_PICKED_DEVICES} devices here. For these ${devices}, set a label on them (above) and target the label.`,
+        };
+  const prefilled = targetOfFilter(target.filter);
+  if (prefilled?.kind === 'labels')
+    return {
+      prefilled,
+      note: `New rollout… targets the labels ${formatLabels(prefilled.labels)}: the same devices, and any that get the labels later if the rollout is dynamic.`,
+    };
+  if (prefilled?.kind === 'imageName')
+    return {
+      prefilled,
+      note: `New rollout… targets the image name ${prefilled.imageName}: the same devices.`,
+    };
+  return {
+    prefilled: null,
+    note: `"Everything matching this filter" is no rollout target: a rollout targets labels, an image name or a list of at most ${MAX_PICKED_DEVICES} devices. Set a label on these ${devices} (above) and target the label, or select at most ${MAX_PICKED_DEVICES}.`,
+  };
 }
 
 function ConfirmBulk({

@@ -19,6 +19,7 @@ import {
   previewBulkAction,
   runBulkAction,
 } from '../../services/devices/bulk-devices';
+import { devicesById, devicesByIdInput } from '../../services/devices/devices-by-id';
 import { listDevices, listDevicesInput } from '../../services/devices/list-devices';
 import { queryDevices } from '../../services/devices/query-devices';
 import { deviceQuerySchema } from '@eos-fleet/shared/device-filter';
@@ -70,6 +71,10 @@ export const devicesRouter = createTRPCRouter({
     .output(devicePageOutput)
     .input(deviceQuerySchema)
     .query(({ ctx, input }) => queryDevices(ctx.service, input)),
+  /** who the ids of a list are (the rollout form's device list); an id of no device is left out */
+  byIds: permittedProcedure('device.read')
+    .input(devicesByIdInput)
+    .query(({ ctx, input }) => devicesById(ctx.service, input)),
   /** what a bulk action would do (counts, skip reasons): the confirmation dialog */
   bulkPreview: permittedProcedure('device.operate')
     .meta({

@@ -356,4 +356,28 @@ describe('the Devices table: query and bulk actions', () => {
     expect(bad.code).toBe('BAD_REQUEST');
     expect(bad.message).toMatch(/label values/);
   });
+
+  it('names the devices of a list of ids: unknown ids left out, decommissioned ones with their status', async () => {
+    const caller = app.callerFor(viewer);
+    const [live, gone] = await app.db.device.findMany({
+      where: { status: 'accepted' },
+      orderBy: { name: 'asc' },
+      take: 2,
+    });
+    if (!live || !gone) throw new Error('the seeded fleet has accepted devices');
+    await app.db.device.update({ where: { id: gone.id }, data: { status: 'decommissioned' } });
+    const unknown = '6d1f5a7e-0000-4000-8000-0000000000ff';
+    const named = await caller.devices.byIds({ ids: [live.id, gone.id, unknown] });
+    expect(named.map((d) => [d.name, d.status]).sort()).toEqual(
+      [
+        [live.name, 'accepted'],
+        [gone.name, 'decommissioned'],
+      ].sort(),
+    );
+    const tooMany = await failure(
+      caller.devices.byIds({ ids: Array.from({ length: 201 }, () => unknown) }),
+    );
+    expect(tooMany.code).toBe('BAD_REQUEST');
+    expect((await failure(caller.devices.byIds({ ids: ['not-an-id'] }))).code).toBe('BAD_REQUEST');
+  });
 });

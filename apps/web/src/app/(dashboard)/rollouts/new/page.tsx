@@ -1,6 +1,7 @@
 'use client';
 import Link from 'next/link';
-import { PageHeader } from '~/components/ui';
+import { Suspense } from 'react';
+import { Loading, PageHeader } from '~/components/ui';
 import { RolloutForm } from './rollout-form';
 
 export default function NewRolloutPage() {
@@ -15,7 +16,10 @@ export default function NewRolloutPage() {
           </Link>
         }
       />
-      <RolloutForm />
+      {/* the form reads the address (a target handed over by the Devices table) */}
+      <Suspense fallback={<Loading what="the form" />}>
+        <RolloutForm />
+      </Suspense>
     </>
   );
 }

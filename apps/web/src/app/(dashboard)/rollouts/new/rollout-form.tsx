@@ -1,10 +1,12 @@
 'use client';
 // The new-rollout form: validated by the procedure's own schema (createRolloutInput, through
 // useZodForm), issues at their fields in words, down to one batch row; beside it the preview
-// (rollouts.preview), re-run a moment after the form last changed into a valid state.
+// (rollouts.preview), re-run a moment after the form last changed into a valid state. The target
+// may come in the address (the Devices table's "New rollout…", rollout-target-url.ts); a device
+// list is picked by name (device-picker.tsx), never pasted as ids.
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
 import { Plus, Trash2 } from 'lucide-react';
-import { useRouter } from 'next/navigation';
+import { useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useCan } from '~/components/session';
 import {
@@ -17,17 +19,18 @@ import {
   Select,
   SelectMenu,
   Switch,
-  TextArea,
   TextInput,
   formatBytes,
   formatTime,
   type SelectOption,
 } from '~/components/ui';
 import { formNumber, formText, useZodForm, validateWith, type FieldOf } from '~/lib/form';
-import { parseLabels } from '~/lib/labels';
+import { formatLabels, parseLabels } from '~/lib/labels';
 import { createRolloutInput, windowState } from '~/server/services/rollouts/rollout-inputs';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { DevicePicker, usePickedDevices } from './device-picker';
 import { RolloutPreview } from './rollout-preview';
+import { parsePrefilledTarget } from './rollout-target-url';
 
 const FIELDS = [
   'name',
@@ -93,7 +96,34 @@ export function RolloutForm() {
   const images = useQuery(trpc.catalog.images.queryOptions(undefined, { staleTime: 60_000 }));
   const formRef = useRef<HTMLFormElement>(null);
   const [versionId, setVersionId] = useState<string | undefined>();
-  const [targetKind, setTargetKind] = useState<TargetKind>('labels');
+  // the address's target, read once: the form is the operator's from then on
+  const searchParams = useSearchParams();
+  const [prefill] = useState(() =>
+    parsePrefilledTarget(new URLSearchParams(searchParams.toString())),
+  );
+  const [targetKind, setTargetKind] = useState<TargetKind>(prefill.target?.kind ?? 'labels');
+  const [prefilledIds] = useState<readonly string[]>(() =>
+    prefill.target?.kind === 'deviceIds' ? prefill.target.deviceIds : [],
+  );
+  const [deviceIds, setDeviceIds] = useState<readonly string[]>(prefilledIds);
+  const picked = usePickedDevices(deviceIds, prefilledIds);
+  // what the schema cannot know: the list's ids name devices that can take part, and are known
+  const listProblem =
+    targetKind !== 'deviceIds'
+      ? null
+      : (picked.problem ??
+        (picked.looking > 0
+          ? `Still looking up ${picked.looking} of the devices: try again in a moment.`
+          : null));
+  const schema = useMemo(
+    () =>
+      listProblem
+        ? createRolloutInput.superRefine((_, ctx) =>
+            ctx.addIssue({ code: 'custom', path: ['target'], message: listProblem }),
+          )
+        : createRolloutInput,
+    [listProblem],
+  );
   const [batches, setBatches] = useState<BatchRow[]>(DEFAULT_BATCHES);
   const nextKey = useRef(3);
   const [windowOn, setWindowOn] = useState(false);
@@ -121,11 +151,7 @@ export function RolloutForm() {
             ? { labels: parseLabels(formText(form, 'targetLabels')) }
             : targetKind === 'imageName'
               ? { imageName: formText(form, 'targetImage').trim() }
-              : {
-                  deviceIds: formText(form, 'targetDevices')
-                    .split(/[\s,]+/)
-                    .filter(Boolean),
-                },
+              : { deviceIds: [...deviceIds] },
         batches: batches.map((row) => {
           const size = formNumber(form, `batch.${row.key}.size`);
           const selector = optional(form, `batch.${row.key}.selector`);
@@ -166,12 +192,12 @@ export function RolloutForm() {
         start: formText(form, 'start') !== 'draft',
       };
     },
-    [targetKind, batches, dynamic, windowOn, rollbackOnAbort],
+    [targetKind, deviceIds, batches, dynamic, windowOn, rollbackOnAbort],
   );
 
   const create = useMutation(trpc.rollouts.create.mutationOptions());
   const form = useZodForm({
-    schema: createRolloutInput,
+    schema,
     fields: FIELDS,
     fieldOf,
     read,
@@ -189,7 +215,7 @@ export function RolloutForm() {
     const element = formRef.current;
     if (!element) return;
     const values = read(new FormData(element));
-    const result = validateWith(createRolloutInput, { ...values, name: values.name || 'preview' });
+    const result = validateWith(schema, { ...values, name: values.name || 'preview' });
     if (timer.current) clearTimeout(timer.current);
     if (!result.ok) {
       setPreviewStale(true);
@@ -202,7 +228,7 @@ export function RolloutForm() {
         return JSON.stringify(previous) === JSON.stringify(next) ? previous : next;
       });
     }, 400);
-  }, [read]);
+  }, [read, schema]);
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
   const preview = useQuery(
     trpc.rollouts.preview.queryOptions(
@@ -323,18 +349,35 @@ export function RolloutForm() {
               </label>
             ))}
           </fieldset>
+          {prefill.ignored.length > 0 && (
+            <Alert tone="info">Not used from the address: {prefill.ignored.join('; ')}</Alert>
+          )}
           {targetKind === 'labels' && (
             <Field
               label="Labels"
               error={errors.target}
               hint="key=value pairs, comma-separated: devices with all of them."
             >
-              <TextInput name="targetLabels" placeholder="site=berlin, ring=canary" />
+              <TextInput
+                name="targetLabels"
+                placeholder="site=berlin, ring=canary"
+                defaultValue={
+                  prefill.target?.kind === 'labels'
+                    ? formatLabels(prefill.target.labels)
+                    : undefined
+                }
+              />
             </Field>
           )}
           {targetKind === 'imageName' && (
             <Field label="Image name" error={errors.target} hint="Every device running this image.">
-              <TextInput name="targetImage" list="rollout-image-names" />
+              <TextInput
+                name="targetImage"
+                list="rollout-image-names"
+                defaultValue={
+                  prefill.target?.kind === 'imageName' ? prefill.target.imageName : undefined
+                }
+              />
               <datalist id="rollout-image-names">
                 {imageNames.map((name) => (
                   <option key={name} value={name} />
@@ -343,13 +386,20 @@ export function RolloutForm() {
             </Field>
           )}
           {targetKind === 'deviceIds' && (
-            <Field
-              label="Device ids"
-              error={errors.target}
-              hint="One per line or comma-separated (a device's id is on its page)."
-            >
-              <TextArea name="targetDevices" rows={3} />
-            </Field>
+            <DevicePicker
+              entries={picked.entries}
+              error={
+                deviceIds.length === 0 && errors.target
+                  ? 'Add at least one device to the list.'
+                  : (picked.problem ?? errors.target)
+              }
+              onAdd={(device) => {
+                picked.remember(device);
+                setDeviceIds((ids) => (ids.includes(device.id) ? ids : [...ids, device.id]));
+              }}
+              onRemove={(id) => setDeviceIds((ids) => ids.filter((other) => other !== id))}
+              onClear={() => setDeviceIds([])}
+            />
           )}
           <Switch
             checked={dynamic}
