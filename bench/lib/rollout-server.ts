@@ -1,6 +1,6 @@
 // The rollout bench's server process: the real web app server with the device gateway (without
 // Next) and the real job runner (pg-boss: the rollout sweep, wake-ups, timers), as one production
-// process runs them (one Prisma client, pool 20). argv: DATABASE_URL. Prints `LISTENING <port>`.
+// process runs them (pools of 20 for the gateway, 4 for the jobs). argv: DATABASE_URL. Prints `LISTENING <port>`.
 // Every rollout tick the job runner runs is measured (JobRunnerOptions.aroundTick) and reported to
 // the parent over IPC as a `tick` message:
 //   - its wall time (the decision transaction and the applies it sends);
