@@ -5,7 +5,13 @@ import type { Prisma } from '@eos-fleet/db';
 import { z } from 'zod';
 import type { ServiceContext } from '../context';
 import { AppError } from '../errors';
-import { ALREADY_THERE, DEVICE_CATEGORIES, deviceView, type DeviceCategory } from './rollouts';
+import {
+  ALREADY_THERE,
+  DEVICE_CATEGORIES,
+  deviceView,
+  rollbacksOf,
+  type DeviceCategory,
+} from './rollouts';
 
 export const rolloutDevicesInput = z.object({
   rolloutId: z.uuid(),
@@ -72,8 +78,9 @@ export async function listRolloutDevices(
       take: input.pageSize,
     }),
   ]);
+  const rollbacks = await rollbacksOf(ctx.db, members);
   return {
-    rows: members.map((m) => deviceView(m, rollout)),
+    rows: members.map((m) => deviceView(m, rollout, rollbacks.get(m.lastCommandId ?? ''))),
     total,
     page: input.page,
     pageSize: input.pageSize,

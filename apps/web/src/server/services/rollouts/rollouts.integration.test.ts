@@ -607,7 +607,10 @@ describe('staged rollouts', { timeout: 150_000 }, () => {
   it('revert sends the succeeded devices rollback (os-update --rollback)', async () => {
     const version = await newVersion();
     const site = `s-${randomBytes(2).toString('hex')}`;
-    for (let i = 0; i < 2; i++) await device({ site });
+    await device({ site, role: 'back' });
+    // applies, then fails its rollback: the revert's outcome is shown, not just that it was sent
+    let commands = 0;
+    await device({ site, role: 'stuck' }, () => (commands++ === 0 ? 'succeed' : 'fail'));
     const { id } = await caller().rollouts.create({
       name: 'reverted',
       imageVersionId: version.id,
@@ -622,15 +625,31 @@ describe('staged rollouts', { timeout: 150_000 }, () => {
     expect(devices).toBe(2);
     const rollbacks = await eventually(
       () => app.db.command.findMany({ where: { rolloutId: id, kind: 'rollback' } }),
-      (list) => list.length === 2 && list.every((c) => c.state === 'succeeded'),
+      (list) =>
+        list.length === 2 && list.every((c) => c.state === 'succeeded' || c.state === 'failed'),
     );
-    expect(rollbacks).toHaveLength(2);
-    expect((await rolloutOf(id)).devices.every((d) => d.state === 'reverted')).toBe(true);
+    expect(rollbacks.map((c) => c.state).sort()).toEqual(['failed', 'succeeded']);
+    const after = await rolloutOf(id);
+    expect(after.devices.every((d) => d.state === 'reverted')).toBe(true);
+    const reasons = new Map(
+      await Promise.all(
+        after.devices.map(
+          async (d) =>
+            [
+              labelsOfDevice(await app.db.device.findUniqueOrThrow({ where: { id: d.deviceId } })),
+              d.reason,
+            ] as const,
+        ),
+      ),
+    );
+    expect(reasons.get('back')).toBe('back on its previous slot (rollback succeeded)');
+    expect(reasons.get('stuck')).toMatch(/^revert failed: os-update failed; it may still run/);
     expect(
       (await app.db.auditEvent.findMany({ where: { targetId: id } })).map((a) => a.action),
     ).toContain('rollout.reverted');
   });
 
+  const labelsOfDevice = (d: { labels: unknown }) => (d.labels as Record<string, string>).role;
   const members = (rolloutId: string) =>
     app.db.rolloutDevice.findMany({ where: { rolloutId }, orderBy: { deviceId: 'asc' } });
   const webFlake = {

@@ -345,6 +345,9 @@ describe('staged rollouts on testbed devices: the real agent, os-update and upda
       'reverted',
       'reverted',
     ]);
+    // the rollout page says the revert took, from the rollback commands' outcome
+    for (const d of after.devices.filter((d) => d.deviceId !== small.deviceId))
+      expect(d.reason).toBe('back on its previous slot (rollback succeeded)');
     expect(await applies(threeBatches)).toHaveLength(3);
   }, 180_000);
 

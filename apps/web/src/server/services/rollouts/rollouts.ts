@@ -374,6 +374,8 @@ export function deviceView(
     include: { device: { select: { name: true; presence: { select: { online: true } } } } };
   }>,
   rollout: { state: string; stateReason: string | null },
+  /** a reverted device's rollback command, when it was sent: its outcome is the revert's */
+  rollback?: { state: string; error: string | null } | null,
 ) {
   const settled = (SETTLED_DEVICE_STATES as readonly string[]).includes(m.state);
   const online = m.device.presence?.online ?? false;
@@ -384,7 +386,7 @@ export function deviceView(
       reason = m.skipReason ?? 'runs the new version and stayed up through its soak';
       break;
     case 'reverted':
-      reason = m.skipReason ?? 'sent back to its previous slot';
+      reason = revertInWords(m.skipReason, m.lastError, rollback);
       break;
     case 'applying':
       reason = online
@@ -423,6 +425,43 @@ export function deviceView(
     commandId: m.lastCommandId,
     online,
   };
+}
+
+/** What became of a revert: sent, back on the previous slot, or failed and why. */
+function revertInWords(
+  skipReason: string | null,
+  lastError: string | null,
+  rollback: { state: string; error: string | null } | null | undefined,
+): string {
+  if (lastError?.startsWith('revert refused')) return lastError;
+  if (!rollback) return skipReason ?? 'sent back to its previous slot';
+  switch (rollback.state) {
+    case 'succeeded':
+      return 'back on its previous slot (rollback succeeded)';
+    case 'failed':
+    case 'timed_out':
+    case 'cancelled':
+    case 'rolled_back':
+      return `revert ${rollback.state.replace('_', ' ')}: ${rollback.error ?? 'no reason given'}; it may still run the new version`;
+    default:
+      return `being sent back to its previous slot (rollback ${rollback.state})`;
+  }
+}
+
+/** Rollback commands of reverted members, by command id (their outcome is the revert's). */
+export async function rollbacksOf(
+  db: Pick<Db, 'command'>,
+  members: readonly { state: string; lastCommandId: string | null }[],
+) {
+  const ids = members
+    .filter((m) => m.state === 'reverted' && m.lastCommandId)
+    .map((m) => m.lastCommandId as string);
+  if (!ids.length) return new Map<string, { state: string; error: string | null }>();
+  const commands = await db.command.findMany({
+    where: { id: { in: ids }, kind: 'rollback' },
+    select: { id: true, state: true, error: true },
+  });
+  return new Map(commands.map((c) => [c.id, { state: c.state, error: c.error }]));
 }
 
 /** Devices per batch and category, counted in the database (the list is rollouts.devices). */
@@ -765,6 +804,10 @@ export async function traceDevice(
       imageVersion: { include: { image: { select: { name: true } } } },
     },
   });
+  const rollbacks = await rollbacksOf(
+    ctx.db,
+    rollouts.flatMap((r) => r.devices),
+  );
   return {
     device: device.name,
     online: device.presence?.online ?? false,
@@ -788,7 +831,7 @@ export async function traceDevice(
             : 'not in the target',
         );
       } else {
-        const view = deviceView(member, r);
+        const view = deviceView(member, r, rollbacks.get(member.lastCommandId ?? ''));
         steps.push(`rollout is ${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}`);
         if (member.batchIndex !== null) {
           const batch = r.batches[member.batchIndex];
