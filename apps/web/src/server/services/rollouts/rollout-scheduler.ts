@@ -349,7 +349,7 @@ async function sendApplies(
   );
 }
 
-/** A decided change of one rollout device, applied with the others of its kind (applyMoves). */
+/** The columns a move sets (MOVE_COLUMNS gives their SQL types). */
 type MoveData = Partial<{
   state: RolloutDeviceState;
   attempts: number;
@@ -362,6 +362,7 @@ type MoveData = Partial<{
   workloadsBefore: string[];
 }>;
 
+/** A decided change of one rollout device, applied with the others of its kind (applyMoves). */
 interface Move {
   member: { id: string; deviceId: string; state: RolloutDeviceState; attempts: number };
   data: MoveData;
