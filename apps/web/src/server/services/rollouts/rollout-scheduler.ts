@@ -455,23 +455,21 @@ async function insertRolloutEvents(tx: Tx, rolloutId: string, events: RolloutEve
 /** rollout device states not over yet */
 const UNSETTLED = ['pending', 'scheduled', 'applying', 'soaking'] as const;
 
-/** How many members are in each (batch, state), from one GROUP BY; kept current by the tick. */
+/**
+ * How many members are in each (batch, state), from one GROUP BY after the tick's moves. Starting
+ * a batch (pending -> scheduled) leaves its unsettled count as it is, so the counts stay true.
+ */
 async function countMembers(tx: Tx, rolloutId: string) {
   const rows = await tx.$queryRaw<{ batchIndex: number | null; state: string; n: number }[]>`
     SELECT "batchIndex", "state"::text AS "state", count(*)::int AS "n"
       FROM "rollout_device" WHERE "rolloutId" = ${rolloutId}::uuid
      GROUP BY 1, 2`;
-  const byKey = new Map(rows.map((r) => [`${r.batchIndex ?? ''}:${r.state}`, r.n]));
-  const get = (batch: number | null, state: string) => byKey.get(`${batch ?? ''}:${state}`) ?? 0;
+  const sum = (keep: (row: (typeof rows)[number]) => boolean) =>
+    rows.filter(keep).reduce((total, row) => total + row.n, 0);
   return {
-    total: (states: readonly string[]) =>
-      rows.filter((r) => states.includes(r.state)).reduce((sum, r) => sum + r.n, 0),
+    total: (states: readonly string[]) => sum((r) => states.includes(r.state)),
     inBatch: (batch: number, states: readonly string[]) =>
-      states.reduce((sum, state) => sum + get(batch, state), 0),
-    move(batch: number, from: string, to: string, n: number) {
-      byKey.set(`${batch}:${from}`, get(batch, from) - n);
-      byKey.set(`${batch}:${to}`, get(batch, to) + n);
-    },
+      sum((r) => r.batchIndex === batch && states.includes(r.state)),
   };
 }
 
@@ -857,8 +855,7 @@ async function decide(tx: Tx, rollout: LoadedRollout, now: Date) {
         await rolloutEvent(tx, rollout.id, `batch ${current.index + 1} waits for approval`);
         break;
       }
-      const released = await startBatch(tx, rollout.id, current, now);
-      counts.move(index, 'pending', 'scheduled', released);
+      await startBatch(tx, rollout.id, current, now);
       // its devices are waiting now: read them for this tick's claims
       const known = new Set(members.map((m) => m.id));
       for (const m of await loadMembers(tx, rollout.id, ['scheduled'], {
@@ -1051,12 +1048,11 @@ async function startBatch(
     data: { state: 'running', startedAt: now },
   });
   batch.state = 'running';
-  const released = await tx.rolloutDevice.updateMany({
+  await tx.rolloutDevice.updateMany({
     where: { rolloutId, batchIndex: batch.index, state: 'pending' },
     data: { state: 'scheduled' },
   });
   await rolloutEvent(tx, rolloutId, `batch ${batch.index + 1} started`);
-  return released.count;
 }
 
 export async function pauseInTx(
