@@ -11,16 +11,25 @@ collectDefaultMetrics({ register: registry, prefix: 'eos_fleet_' });
 
 /** what every gateway of this process reports (a test process may run several) */
 const gateways = new Set<() => { devices: number; connections: number }>();
-const databases = new Set<Db>();
+/** the clients whose pools are reported, each with how many of its users track it */
+const databases = new Map<Db, number>();
 
 export function trackGateway(stats: () => { devices: number; connections: number }) {
   gateways.add(stats);
   return () => void gateways.delete(stats);
 }
 
+/** A client to report (the gateway's, the jobs'); one client tracked twice is counted once. */
 export function trackDatabase(db: Db) {
-  databases.add(db);
-  return () => void databases.delete(db);
+  databases.set(db, (databases.get(db) ?? 0) + 1);
+  let tracked = true;
+  return () => {
+    if (!tracked) return;
+    tracked = false;
+    const users = (databases.get(db) ?? 1) - 1;
+    if (users > 0) databases.set(db, users);
+    else databases.delete(db);
+  };
 }
 
 new Gauge({
@@ -74,7 +83,7 @@ new Gauge({
   labelNames: ['kind', 'state'] as const,
   registers: [registry],
   async collect() {
-    const db = databases.values().next().value;
+    const db = databases.keys().next().value;
     if (!db) return;
     if (!commandsCache || Date.now() - commandsCache.at > COMMANDS_CACHE_MS)
       commandsCache = { at: Date.now(), rows: await countCommandsByKindAndState(db) };
@@ -94,7 +103,7 @@ function poolGauge(
     registers: [registry],
     collect() {
       let sum = 0;
-      for (const db of databases) {
+      for (const db of databases.keys()) {
         const stats = poolStatsOf(db);
         if (stats) sum += read(stats);
       }

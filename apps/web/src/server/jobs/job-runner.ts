@@ -13,6 +13,7 @@ import type { Db } from '@eos-fleet/db';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
 import type { Logger } from '../logger';
+import { trackDatabase } from '../metrics';
 import { expireOverdueCommands } from '../services/commands/command-lifecycle';
 import { noteChange } from '../services/events/change-notices';
 import { activeRolloutIds } from '../services/rollouts/rollouts';
@@ -61,6 +62,8 @@ const MIN_POLL_SECONDS = 0.5;
 export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunner> {
   const { db, logger } = options;
   const log = logger.child({ component: 'jobs' });
+  // its pool (its own in production: start.ts) is in /metrics with the gateway's
+  const untrack = trackDatabase(db);
   const sweepMs = options.sweepMs ?? 5_000;
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
@@ -244,6 +247,7 @@ export async function startJobRunner(options: JobRunnerOptions): Promise<JobRunn
       await client?.end().catch(() => undefined);
       // graceful: running jobs finish (they are short); wait so the pool is closed on return
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      untrack();
     },
   };
 }
