@@ -47,6 +47,14 @@ const labelSelector = z
   .regex(/^[^=\s]{1,63}(=[^\s]{0,128})?$/, 'a label is key=value, or key alone for "has key"')
   .refine(isStorableText, 'must not contain NUL (U+0000) or lone surrogate characters');
 
+/** A label selector's parts: `site=berlin` -> site, berlin; `canary` -> canary, null ("has key"). */
+export function splitLabelSelector(selector: string): { key: string; value: string | null } {
+  const at = selector.indexOf('=');
+  return at < 0
+    ? { key: selector, value: null }
+    : { key: selector.slice(0, at), value: selector.slice(at + 1) };
+}
+
 export const deviceFilterSchema = z.object({
   /** name, id (or its prefix) or a label value, case-insensitive */
   q: storableText(100).trim().optional(),

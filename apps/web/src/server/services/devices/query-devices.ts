@@ -8,6 +8,7 @@ import { Prisma } from '@eos-fleet/db';
 import {
   deviceFilterSchema,
   deviceQuerySchema,
+  splitLabelSelector,
   type DeviceFilter,
   type DeviceQuery,
   type DeviceSortKey,
@@ -89,11 +90,11 @@ export function deviceFilterWhere(filter: DeviceFilter, now = new Date()): Prism
     parts.push(filter.outOfDate ? outOfDate() : Prisma.sql`NOT ${outOfDate()}`);
   if (filter.updateState) parts.push(updateStateWhere(filter.updateState, now));
   for (const selector of filter.labels ?? []) {
-    const at = selector.indexOf('=');
+    const { key, value } = splitLabelSelector(selector);
     parts.push(
-      at < 0
-        ? Prisma.sql`d."labels" ? ${selector}`
-        : Prisma.sql`d."labels" @> jsonb_build_object(${selector.slice(0, at)}::text, ${selector.slice(at + 1)}::text)`,
+      value === null
+        ? Prisma.sql`d."labels" ? ${key}`
+        : Prisma.sql`d."labels" @> jsonb_build_object(${key}::text, ${value}::text)`,
     );
   }
   if (filter.lastSeen === 'older')

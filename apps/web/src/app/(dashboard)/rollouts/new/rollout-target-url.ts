@@ -5,7 +5,7 @@
 // whose head passes 16 KiB (431), as proxies do from 8 KiB; 100 ids keep each one under 8 KiB.
 // More devices are a label's job. Nothing in the address is dropped: an entry that is not an id
 // stays in the list, marked, and the form says what is wrong with it.
-import type { DeviceFilter } from '@eos-fleet/shared/device-filter';
+import { splitLabelSelector, type DeviceFilter } from '@eos-fleet/shared/device-filter';
 
 export const MAX_PICKED_DEVICES = 100;
 
@@ -42,9 +42,10 @@ export function parsePrefilledTarget(params: URLSearchParams): {
     else {
       const labels: Record<string, string> = {};
       for (const selector of labelParams) {
-        const at = selector.indexOf('=');
-        if (at <= 0) ignored.push(`label=${selector}: a rollout targets key=value labels`);
-        else labels[selector.slice(0, at)] = selector.slice(at + 1);
+        const { key, value } = splitLabelSelector(selector);
+        if (!key || value === null)
+          ignored.push(`label=${selector}: a rollout targets key=value labels`);
+        else labels[key] = value;
       }
       if (Object.keys(labels).length) target = { kind: 'labels', labels };
     }
@@ -71,13 +72,12 @@ export function targetOfFilter(filter: DeviceFilter): PrefilledTarget | null {
   if (only[0] !== 'labels' || !filter.labels?.length) return null;
   const labels: Record<string, string> = {};
   for (const selector of filter.labels) {
-    const at = selector.indexOf('=');
+    const { key, value } = splitLabelSelector(selector);
     // `key` alone means "has the key": no rollout target says that
-    if (at <= 0) return null;
-    const key = selector.slice(0, at);
+    if (!key || value === null) return null;
     // two values for one key match nothing; a rollout's labels cannot say that either
     if (key in labels) return null;
-    labels[key] = selector.slice(at + 1);
+    labels[key] = value;
   }
   return { kind: 'labels', labels };
 }
