@@ -13,6 +13,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Badge, Button, FOCUS_RING, Field, TextInput } from '~/components/ui';
 import type { AppRouter } from '~/server/api/root';
 import { errorMessage, useTRPC } from '~/trpc/react';
+import { z } from 'zod';
 import { MAX_PICKED_DEVICES } from './rollout-target-url';
 
 type Outputs = inferRouterOutputs<AppRouter>['devices'];
@@ -26,7 +27,8 @@ export type PickedEntry =
   | { id: string; state: 'known'; device: KnownDevice }
   | { id: string; state: 'looking' | 'missing' | 'invalid' };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** an id the lookup (devices.byIds, z.uuid()) accepts, by its own schema */
+const isDeviceId = (id: string) => z.uuid().safeParse(id).success;
 const RESULTS = 8;
 const LOOKUP_CHUNK = 100;
 
@@ -56,7 +58,7 @@ export function usePickedDevices(deviceIds: readonly string[], prefilled: readon
   const trpc = useTRPC();
   const [added, setAdded] = useState<ReadonlyMap<string, KnownDevice>>(new Map());
   const chunks = useMemo(() => {
-    const valid = prefilled.filter((id) => UUID.test(id));
+    const valid = prefilled.filter((id) => isDeviceId(id));
     return Array.from({ length: Math.ceil(valid.length / LOOKUP_CHUNK) }, (_, i) =>
       valid.slice(i * LOOKUP_CHUNK, (i + 1) * LOOKUP_CHUNK),
     );
@@ -77,7 +79,7 @@ export function usePickedDevices(deviceIds: readonly string[], prefilled: readon
       deviceIds.map((id): PickedEntry => {
         const device = added.get(id) ?? looked.get(id);
         if (device) return { id, state: 'known', device };
-        if (!UUID.test(id)) return { id, state: 'invalid' };
+        if (!isDeviceId(id)) return { id, state: 'invalid' };
         return { id, state: lookup.done ? 'missing' : 'looking' };
       }),
     [deviceIds, added, looked, lookup.done],
